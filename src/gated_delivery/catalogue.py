@@ -1,0 +1,97 @@
+"""Products and their price tiers."""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gated_delivery.errors import InvalidInput, NotFound
+from gated_delivery.models import PriceTier, Product
+from gated_delivery.money import Money
+
+SLUG: Final = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
+TIER_ID: Final = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+def check_slug(slug: str) -> str:
+    """Return ``slug`` if it is lower-case letters, digits and dashes (max 80)."""
+    if not SLUG.match(slug):
+        raise InvalidInput(
+            f"product slug {slug!r} must be lower-case letters, digits and dashes (max 80)",
+            field="slug",
+        )
+    return slug
+
+
+async def upsert_product(
+    session: AsyncSession,
+    *,
+    slug: str,
+    title: str,
+    tier_id: str,
+    tier_label: str,
+    price: Money,
+    requires_review: bool = False,
+    generator: str | None = None,
+) -> tuple[Product, PriceTier]:
+    """Create the product if new, and add the tier (a second call adds another tier).
+
+    An existing tier is refused rather than silently repriced: orders already reference it.
+    """
+    check_slug(slug)
+    if not TIER_ID.match(tier_id):
+        raise InvalidInput(
+            f"tier id {tier_id!r} must be lower-case letters, digits, '-' or '_' (max 40)",
+            field="tier",
+        )
+    if price.amount_minor <= 0:
+        raise InvalidInput(f"a price must be positive, not {price}", field="amount")
+    if not title.strip():
+        raise InvalidInput("a product needs a title", field="title")
+    product = (
+        await session.execute(sa.select(Product).where(Product.slug == slug))
+    ).scalar_one_or_none()
+    if product is None:
+        product = Product(
+            slug=slug, title=title.strip(), requires_review=requires_review, generator=generator
+        )
+        session.add(product)
+        await session.flush()
+    elif any(t.tier_id == tier_id for t in product.tiers):
+        raise InvalidInput(
+            f"product {slug!r} already has a tier {tier_id!r}; choose another --tier id",
+            field="tier",
+        )
+    tier = PriceTier(
+        product_id=product.id,
+        tier_id=tier_id,
+        label=tier_label,
+        amount_minor=price.amount_minor,
+        currency=price.currency,
+    )
+    session.add(tier)
+    await session.flush()
+    await session.refresh(product, ["tiers"])
+    return product, tier
+
+
+async def find_tier(session: AsyncSession, slug: str, tier_id: str) -> tuple[Product, PriceTier]:
+    """The product and tier behind ``/buy/<slug>/<tier_id>``; ``NotFound`` otherwise."""
+    row = (
+        await session.execute(
+            sa.select(Product, PriceTier)
+            .join(PriceTier, PriceTier.product_id == Product.id)
+            .where(Product.slug == slug, PriceTier.tier_id == tier_id)
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"no product {slug!r} with a price tier {tier_id!r}")
+    return row[0], row[1]
+
+
+async def list_products(session: AsyncSession) -> list[Product]:
+    """Every product with its tiers, by slug."""
+    return list((await session.execute(sa.select(Product).order_by(Product.slug))).scalars())

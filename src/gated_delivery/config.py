@@ -1,0 +1,186 @@
+"""Core settings, read from the environment (and ``.env``) and checked at start-up.
+
+A missing or bad value stops start-up with a ``ConfigurationError`` that names the
+environment variable, never its secret value.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Final
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from gated_delivery.errors import ConfigurationError
+
+#: The key sandbox mode falls back to; refused everywhere else.
+SANDBOX_SECRET_KEY: Final = "sandbox-only-insecure-key-never-use-this-in-production"
+_KNOWN_BAD_KEYS: Final = frozenset(
+    {SANDBOX_SECRET_KEY, "changeme", "change-me", "secret", "please-change-me"}
+)
+MIN_SECRET_KEY_LENGTH: Final = 32
+
+
+class CoreSettings(BaseSettings):
+    """Settings of the core; each field is read from the variable named in its alias."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", populate_by_name=True, frozen=True
+    )
+
+    database_url: str = Field(
+        "sqlite+aiosqlite:///./gated-delivery.sqlite3",
+        validation_alias=AliasChoices("GD_DATABASE_URL", "database_url"),
+    )
+    secret_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("GD_SECRET_KEY", "secret_key")
+    )
+    base_url: str = Field(
+        "http://127.0.0.1:8000", validation_alias=AliasChoices("GD_BASE_URL", "base_url")
+    )
+    sandbox: bool = Field(False, validation_alias=AliasChoices("GD_SANDBOX", "sandbox"))
+    private_media_root: Path = Field(
+        Path("private-media"),
+        validation_alias=AliasChoices("PRIVATE_MEDIA_ROOT", "private_media_root"),
+    )
+    storage: str = Field("local", validation_alias=AliasChoices("GD_STORAGE", "storage"))
+    download_ttl_minutes: int = Field(
+        45, ge=1, validation_alias=AliasChoices("GD_DOWNLOAD_TTL_MINUTES", "download_ttl_minutes")
+    )
+    download_max_uses: int = Field(
+        1, ge=1, validation_alias=AliasChoices("GD_DOWNLOAD_MAX_USES", "download_max_uses")
+    )
+    smtp_host: str | None = Field(None, validation_alias=AliasChoices("GD_SMTP_HOST", "smtp_host"))
+    smtp_port: int = Field(
+        587, ge=1, le=65535, validation_alias=AliasChoices("GD_SMTP_PORT", "smtp_port")
+    )
+    smtp_username: str | None = Field(
+        None, validation_alias=AliasChoices("GD_SMTP_USERNAME", "smtp_username")
+    )
+    smtp_password: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("GD_SMTP_PASSWORD", "smtp_password")
+    )
+    smtp_starttls: bool = Field(
+        True, validation_alias=AliasChoices("GD_SMTP_STARTTLS", "smtp_starttls")
+    )
+    mail_from: str = Field(
+        "no-reply@localhost", validation_alias=AliasChoices("GD_MAIL_FROM", "mail_from")
+    )
+    mail_dir: Path = Field(
+        Path("mail-outbox"), validation_alias=AliasChoices("GD_MAIL_DIR", "mail_dir")
+    )
+    admin_emails: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias=AliasChoices("GD_ADMIN_EMAILS", "admin_emails")
+    )
+    embedded_worker: bool = Field(
+        True, validation_alias=AliasChoices("GD_EMBEDDED_WORKER", "embedded_worker")
+    )
+    job_max_attempts: int = Field(
+        8, ge=1, le=50, validation_alias=AliasChoices("GD_JOB_MAX_ATTEMPTS", "job_max_attempts")
+    )
+    worker_poll_seconds: float = Field(
+        1.0, gt=0, le=60, validation_alias=AliasChoices("GD_WORKER_POLL_SECONDS", "worker_poll_seconds")
+    )
+    reconcile_every_minutes: int = Field(
+        5,
+        ge=0,
+        validation_alias=AliasChoices("GD_RECONCILE_EVERY_MINUTES", "reconcile_every_minutes"),
+    )
+    reconcile_min_age_minutes: int = Field(
+        15,
+        ge=0,
+        validation_alias=AliasChoices("GD_RECONCILE_MIN_AGE_MINUTES", "reconcile_min_age_minutes"),
+    )
+
+    @field_validator("admin_emails", mode="before")
+    @classmethod
+    def _split_emails(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "must be a sqlite+aiosqlite:// or postgresql+asyncpg:// URL "
+                "(the async drivers gated-delivery ships with)"
+            )
+        return value
+
+    @property
+    def secret(self) -> str:
+        """The secret key, unwrapped; only signing code should call this."""
+        if self.secret_key is None:  # load_settings() makes this unreachable
+            raise ConfigurationError("GD_SECRET_KEY is not set")
+        return self.secret_key.get_secret_value()
+
+
+_ALIASES: Final = {
+    name: next(
+        (alias for alias in getattr(field.validation_alias, "choices", []) if alias.isupper()),
+        name,
+    )
+    for name, field in CoreSettings.model_fields.items()
+}
+
+
+def env_name(field: str) -> str:
+    """The environment variable that sets ``field``."""
+    return _ALIASES.get(field, field.upper())
+
+
+def load_settings(**overrides: Any) -> CoreSettings:
+    """Read and check the settings; raise ``ConfigurationError`` naming each bad variable.
+
+    Outside sandbox mode ``GD_SECRET_KEY`` must be set, at least 32 characters long and not a
+    known placeholder. In sandbox mode an insecure fixed key is used when none is given.
+    """
+    try:
+        settings = CoreSettings(**overrides)
+    except ValidationError as exc:
+        raise ConfigurationError(describe_validation_error(exc, env_name)) from None
+    return check_secret_key(settings)
+
+
+def check_secret_key(settings: CoreSettings) -> CoreSettings:
+    """Apply the secret-key rule of ``load_settings`` to already-built settings."""
+    key = settings.secret_key.get_secret_value() if settings.secret_key else ""
+    if settings.sandbox:
+        if not key:
+            return settings.model_copy(update={"secret_key": SecretStr(SANDBOX_SECRET_KEY)})
+        return settings
+    if not key:
+        raise ConfigurationError(
+            "GD_SECRET_KEY is not set; generate one with "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(48))'` "
+            "(or set GD_SANDBOX=1 for a local demo)"
+        )
+    if key.strip().lower() in _KNOWN_BAD_KEYS:
+        raise ConfigurationError(
+            "GD_SECRET_KEY is a known placeholder; set a random value of 32+ characters"
+        )
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigurationError(
+            f"GD_SECRET_KEY is too short ({len(key)} characters); "
+            f"use at least {MIN_SECRET_KEY_LENGTH} random characters"
+        )
+    return settings
+
+
+def describe_validation_error(exc: ValidationError, name_of: Any) -> str:
+    """One line per bad field, naming its environment variable and never its value."""
+    problems = []
+    for error in exc.errors(include_input=False, include_url=False):
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        problems.append(f"{name_of(field)}: {error['msg']}")
+    return "invalid settings: " + "; ".join(problems)

@@ -1,0 +1,143 @@
+"""The database connection: async engine, transactions, row locks, migrations.
+
+SQLite is the embedded default and PostgreSQL the production database. On SQLite every
+transaction starts with ``BEGIN IMMEDIATE`` so writers queue up instead of failing; on
+PostgreSQL rows are locked with ``SELECT ... FOR UPDATE``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Final, TypeVar
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from gated_delivery.models import Base
+
+MIGRATIONS: Final = Path(__file__).parent / "migrations"
+T = TypeVar("T", bound=Base)
+
+
+def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    """An async engine for ``url`` with the per-backend settings gated-delivery relies on."""
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            # let SQLAlchemy, not the driver, say when a transaction starts
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _sqlite_begin(conn: Any) -> None:
+            # take the write lock up front: SQLite's stand-in for SELECT ... FOR UPDATE
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+class Database:
+    """An engine and its session factory."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def from_url(cls, url: str) -> Database:
+        """Connect to ``url`` (nothing is opened until first use)."""
+        return cls(make_engine(url))
+
+    @property
+    def is_postgresql(self) -> bool:
+        """True on PostgreSQL, where locks are per row and SKIP LOCKED exists."""
+        return self.engine.dialect.name == "postgresql"
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session inside one transaction: committed on success, rolled back on error."""
+        async with self.sessions.begin() as session:
+            yield session
+
+    async def ping(self) -> None:
+        """Raise if the database cannot be reached."""
+        async with self.engine.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+
+    async def upgrade(self) -> None:
+        """Apply every migration not yet applied (``alembic upgrade head``)."""
+        async with self.engine.begin() as conn:
+            await conn.run_sync(_run_alembic, "upgrade")
+
+    async def check(self) -> None:
+        """Raise if the models and the migrated schema differ (``alembic check``)."""
+        async with self.engine.connect() as conn:
+            await conn.run_sync(_run_alembic, "check")
+
+    async def dispose(self) -> None:
+        """Close every pooled connection."""
+        await self.engine.dispose()
+
+
+def alembic_config(connection: sa.Connection | None = None) -> Config:
+    """An Alembic config pointing at the migrations shipped inside the package."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def _run_alembic(connection: sa.Connection, action: str) -> None:
+    config = alembic_config(connection)
+    if action == "upgrade":
+        command.upgrade(config, "head")
+    else:
+        command.check(config)
+
+
+async def lock(session: AsyncSession, model: type[T], key: Any) -> T | None:
+    """Load one row by primary key and lock it until the transaction ends.
+
+    ``populate_existing`` matters: a row already in the session must be re-read after the
+    lock is granted, or a racing writer's change would be missed.
+    """
+    stmt = sa.select(model).where(model.__mapper__.primary_key[0] == key)
+    # of=model: lock this row only, not the rows eagerly joined to it (the product)
+    stmt = stmt.with_for_update(of=model).execution_options(populate_existing=True)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def insert_ignore(
+    session: AsyncSession,
+    model: type[Base],
+    values: Mapping[str, Any],
+    conflict: Sequence[str],
+) -> Any | None:
+    """Insert a row unless one with the same ``conflict`` columns exists.
+
+    Returns the new row's primary key, or None when it already existed. One statement, so a
+    duplicate never aborts the surrounding transaction.
+    """
+    table = model.__table__
+    pk = model.__mapper__.primary_key[0]
+    insert: Any = (
+        postgresql.insert(table)
+        if session.get_bind().dialect.name == "postgresql"
+        else sqlite.insert(table)
+    )
+    stmt = insert.values(**values).on_conflict_do_nothing(index_elements=list(conflict))
+    result = await session.execute(stmt.returning(pk))
+    return result.scalar_one_or_none()

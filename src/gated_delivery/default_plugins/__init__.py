@@ -1,0 +1,1 @@
+"""The behaviour gated-delivery ships with, registered like any other plugin."""

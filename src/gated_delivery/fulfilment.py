@@ -1,0 +1,185 @@
+"""Fulfilment: what happens to a PAID order until its deliverable is published.
+
+Every step re-checks that the order is PAID inside the transaction that acts, so a job
+queued before a refund, or run twice, never generates or publishes for an unpaid order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Final
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gated_delivery.db import insert_ignore, lock
+from gated_delivery.errors import IllegalTransition, RetryLater
+from gated_delivery.hookspecs import GenerationRequest
+from gated_delivery.ids import new_public_id
+from gated_delivery.models import Asset, AssetKind, Order
+from gated_delivery.payments import event_job
+from gated_delivery.runtime import Runtime
+from gated_delivery.states import FULFILMENT, NEEDS_PAYMENT, FulfilmentState, PaymentStatus
+from gated_delivery.transitions import JobSpec, audit, transition
+
+GENERATE_JOB: Final = "generate"
+F = FulfilmentState
+
+
+async def move(
+    rt: Runtime,
+    session: AsyncSession,
+    order: Order,
+    target: FulfilmentState,
+    *,
+    actor: str,
+    reason: str = "",
+    jobs: list[JobSpec] | None = None,
+) -> bool:
+    """Move a locked order's fulfilment, enforcing the guards the table cannot express.
+
+    Every state past RECEIVED needs a PAID order; PUBLISHED needs a final asset when the
+    product requires review, and some deliverable in any case.
+    """
+    jobs = list(jobs or [])
+    if target in NEEDS_PAYMENT and order.payment_status is not PaymentStatus.PAID:
+        raise IllegalTransition(FULFILMENT.name, f"order {order.id}", order.fulfilment_status.value,
+                                target.value, [], reason=f"the order is {order.payment_status.value}, not paid")
+    if target is F.PUBLISHED and order.fulfilment_status is not F.PUBLISHED:
+        asset = await deliverable(session, order)
+        if asset is None:
+            needed = "a final document" if order.product.requires_review else "a file to deliver"
+            raise IllegalTransition(FULFILMENT.name, f"order {order.id}", order.fulfilment_status.value,
+                                    target.value, [], reason=f"{needed} must be uploaded first")
+        jobs.append(event_job("fulfilment_published", order.id, key=asset.id, asset_id=asset.id))
+    return await transition(session, FULFILMENT, order, "fulfilment_status", target,
+                            now=rt.clock.now(), order_id=order.id, actor=actor, reason=reason,
+                            jobs=jobs, max_attempts=rt.settings.job_max_attempts)
+
+
+async def deliverable(session: AsyncSession, order: Order) -> Asset | None:
+    """The file a buyer of this order receives, or None if there is none yet.
+
+    With review: the newest FINAL. Without: the newest FINAL, else the newest DRAFT (the
+    generated document), else the product's own file.
+    """
+    final = await _newest(session, Asset.order_id == order.id, Asset.kind == AssetKind.FINAL)
+    if final is not None or order.product.requires_review:
+        return final
+    draft = await _newest(session, Asset.order_id == order.id, Asset.kind == AssetKind.DRAFT)
+    if draft is not None:
+        return draft
+    return await _newest(
+        session, Asset.product_id == order.product_id, Asset.kind == AssetKind.PRODUCT_FILE
+    )
+
+
+async def _newest(session: AsyncSession, *where: sa.ColumnElement[bool]) -> Asset | None:
+    query = sa.select(Asset).where(*where).order_by(Asset.created_at.desc()).limit(1)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def start(rt: Runtime, order_id: str) -> None:
+    """The ``fulfil`` job: generate, wait for a staff upload, or publish the product's file."""
+    async with rt.db.transaction() as session:
+        order = await lock(session, Order, order_id)
+        if order is None or not await _still_paid(rt, session, order, "fulfilment"):
+            return
+        if order.fulfilment_status is not F.RECEIVED:
+            return  # already started: this job ran before
+        product = order.product
+        if product.generator:
+            await move(rt, session, order, F.QUEUED, actor="worker",
+                       reason=f"generation by {product.generator}",
+                       jobs=[generate_job(order.id, round_=1)])
+        elif not product.requires_review and await deliverable(session, order) is not None:
+            await move(rt, session, order, F.PUBLISHED, actor="worker", reason="instant delivery")
+        else:
+            audit(session, now=rt.clock.now(), order_id=order.id, machine=FULFILMENT.name,
+                  subject_id=order.id, event="awaiting_final", actor="worker",
+                  reason="waiting for staff to upload the final document")
+
+
+def generate_job(order_id: str, *, round_: int) -> JobSpec:
+    """The generation job for one round (a staff retry starts a new round)."""
+    return JobSpec(GENERATE_JOB, {"order_id": order_id, "round": round_},
+                   dedupe_key=f"generate:{order_id}:{round_}", order_id=order_id)
+
+
+async def generate(rt: Runtime, order_id: str, *, round_: int) -> None:
+    """The ``generate`` job: run the generator once per round, store one draft per round."""
+    source_key = f"draft:{order_id}:{round_}"
+    async with rt.db.transaction() as session:
+        order = await lock(session, Order, order_id)
+        if order is None or not await _still_paid(rt, session, order, "generation"):
+            return
+        if order.fulfilment_status is F.QUEUED:
+            await move(rt, session, order, F.GENERATING, actor="worker")
+        elif order.fulfilment_status is not F.GENERATING:
+            return  # done, failed or revoked meanwhile
+        generator = rt.generators.get(order.product.generator or "")
+        existing = (
+            await session.execute(sa.select(Asset.id).where(Asset.source_key == source_key))
+        ).scalar_one_or_none()
+        request = GenerationRequest(
+            order_id=order.id,
+            attempt_key=source_key,
+            product_slug=order.product.slug,
+            buyer_name=order.buyer_name,
+            buyer_email=order.buyer_email,
+            answers=dict(order.answers),
+            document_names=tuple(
+                (await session.execute(
+                    sa.select(Asset.filename).where(Asset.order_id == order.id,
+                                                    Asset.kind == AssetKind.UPLOAD)
+                )).scalars()
+            ),
+        )
+    if existing is None:
+        if generator is None:
+            await _generation_failed(rt, order_id, f"generator {order.product.generator!r} is not installed")
+            return
+        try:
+            document = await generator.generate(request)
+        except RetryLater:
+            raise
+        except Exception as exc:
+            await _generation_failed(rt, order_id, f"{type(exc).__name__}: {exc}")
+            return
+        key = f"{order_id}/{new_public_id()}"
+        stored = await rt.storage.save(key, _one_chunk(document.content))
+        async with rt.db.transaction() as session:
+            await insert_ignore(session, Asset, {
+                "id": new_public_id(), "order_id": order_id, "kind": AssetKind.DRAFT,
+                "storage": rt.storage.name, "key": stored.key, "filename": document.filename[:255],
+                "media_type": document.media_type, "size_bytes": stored.size_bytes,
+                "sha256": stored.sha256, "source_key": source_key, "created_at": rt.clock.now(),
+            }, conflict=["source_key"])
+    async with rt.db.transaction() as session:
+        order = await lock(session, Order, order_id)
+        assert order is not None
+        if order.fulfilment_status is not F.GENERATING:
+            return
+        await move(rt, session, order, F.DRAFT_READY, actor="worker", reason="draft stored")
+        if not order.product.requires_review:
+            await move(rt, session, order, F.PUBLISHED, actor="worker", reason="no review needed")
+
+
+async def _generation_failed(rt: Runtime, order_id: str, reason: str) -> None:
+    async with rt.db.transaction() as session:
+        order = await lock(session, Order, order_id)
+        if order is not None and order.fulfilment_status is F.GENERATING:
+            await move(rt, session, order, F.GENERATION_FAILED, actor="worker", reason=reason[:1000])
+
+
+async def _still_paid(rt: Runtime, session: AsyncSession, order: Order, what: str) -> bool:
+    if order.payment_status is PaymentStatus.PAID:
+        return True
+    audit(session, now=rt.clock.now(), order_id=order.id, machine=FULFILMENT.name,
+          subject_id=order.id, event="skipped", actor="worker",
+          reason=f"{what} skipped: the order is {order.payment_status.value}, not paid")
+    return False
+
+
+async def _one_chunk(content: bytes) -> AsyncIterator[bytes]:
+    yield content

@@ -1,0 +1,39 @@
+"""What each kind of outbox job does. Handlers re-check state, so running one twice is safe."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Final
+
+from gated_delivery import fulfilment, payments, plugins
+from gated_delivery.runtime import Runtime
+
+Handler = Callable[[Runtime, dict[str, Any]], Awaitable[None]]
+
+
+async def verify_payment(rt: Runtime, payload: dict[str, Any]) -> None:
+    """Ask the provider about one attempt and settle it."""
+    await payments.verify_attempt(rt, payload["attempt_id"])
+
+
+async def fulfil(rt: Runtime, payload: dict[str, Any]) -> None:
+    """Start delivering a PAID order: generate, wait for staff, or publish at once."""
+    await fulfilment.start(rt, payload["order_id"])
+
+
+async def generate(rt: Runtime, payload: dict[str, Any]) -> None:
+    """Run the product's generator for a PAID order and store the draft."""
+    await fulfilment.generate(rt, payload["order_id"], round_=int(payload.get("round", 1)))
+
+
+async def event(rt: Runtime, payload: dict[str, Any]) -> None:
+    """Call an event hook (payment confirmed, fulfilment published, token consumed)."""
+    await plugins.emit(rt.pm, payload["event"], payload)
+
+
+HANDLERS: Final[Mapping[str, Handler]] = {
+    payments.VERIFY_JOB: verify_payment,
+    payments.FULFIL_JOB: fulfil,
+    fulfilment.GENERATE_JOB: generate,
+    payments.EVENT_JOB: event,
+}

@@ -1,0 +1,105 @@
+"""Claiming outbox rows, running their handler, and recording what happened."""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import datetime, timedelta
+from typing import Final
+
+import sqlalchemy as sa
+
+from gated_delivery.errors import RetryLater
+from gated_delivery.jobs.handlers import HANDLERS
+from gated_delivery.models import Job, JobState
+from gated_delivery.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+BACKOFF_BASE_SECONDS: Final = 5.0
+BACKOFF_CAP_SECONDS: Final = 900.0
+#: How long a claimed job is ours; after that a crashed worker's job is claimed again.
+LEASE: Final = timedelta(minutes=5)
+
+
+def backoff_seconds(attempts: int, *, rng: random.Random | None = None) -> float:
+    """Delay before the next try after ``attempts`` tries: exponential, jittered, capped.
+
+    The delay is drawn between half and all of ``5 s * 2**(attempts-1)``, never above 900 s,
+    so that jobs failing together do not come back together.
+    """
+    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0))
+    return (rng or random).uniform(ceiling / 2, ceiling)
+
+
+async def claim(rt: Runtime, worker_id: str, *, limit: int = 10) -> list[Job]:
+    """Take up to ``limit`` due jobs (and jobs whose worker's lease ran out).
+
+    On PostgreSQL, ``FOR UPDATE SKIP LOCKED`` lets many workers claim side by side; on
+    SQLite the write lock taken at ``BEGIN IMMEDIATE`` serialises claimers.
+    """
+    now = rt.clock.now()
+    due = sa.or_(
+        sa.and_(Job.state == JobState.PENDING, Job.run_after <= now),
+        sa.and_(Job.state == JobState.RUNNING, Job.locked_until < now),
+    )
+    query = sa.select(Job).where(due).order_by(Job.run_after, Job.id).limit(limit)
+    if rt.db.is_postgresql:
+        query = query.with_for_update(skip_locked=True)
+    async with rt.db.transaction() as session:
+        jobs = list((await session.execute(query)).scalars())
+        for job in jobs:
+            job.state = JobState.RUNNING
+            job.attempts += 1
+            job.locked_by = worker_id
+            job.locked_until = now + LEASE
+    return jobs
+
+
+async def execute(rt: Runtime, job: Job) -> JobState:
+    """Run a claimed job's handler and record the outcome on its row.
+
+    Success → DONE. ``RetryLater`` → PENDING again after a backoff, or DONE with a note once
+    tries run out (the reconciler takes over). Any other error → PENDING after a backoff, or
+    DEAD with its reason after the last try.
+    """
+    handler = HANDLERS.get(job.kind)
+    error = ""
+    retry_note = False
+    try:
+        if handler is None:
+            raise LookupError(f"no handler for job kind {job.kind!r}; is a plugin missing?")
+        await handler(rt, dict(job.payload))
+    except RetryLater as exc:
+        error, retry_note = str(exc), True
+    except Exception as exc:
+        log.warning("job %s (%s) failed on try %s: %s", job.id, job.kind, job.attempts,
+                    type(exc).__name__)
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+    return await _record(rt, job, error, retry_note)
+
+
+async def _record(rt: Runtime, job: Job, error: str, retry_note: bool) -> JobState:
+    now = rt.clock.now()
+    values: dict[str, object] = {"locked_until": None, "locked_by": None, "last_error": error}
+    if not error:
+        values |= {"state": JobState.DONE, "finished_at": now}
+    elif job.attempts < job.max_attempts:
+        values |= {"state": JobState.PENDING, "run_after": _later(now, job.attempts)}
+    elif retry_note:
+        values |= {"state": JobState.DONE, "finished_at": now,
+                   "last_error": f"gave up after {job.attempts} tries: {error}"}
+    else:
+        values |= {"state": JobState.DEAD, "finished_at": now,
+                   "last_error": f"dead after {job.attempts} tries: {error}"[:2000]}
+    async with rt.db.transaction() as session:
+        await session.execute(
+            sa.update(Job).where(Job.id == job.id, Job.locked_by == job.locked_by).values(**values)
+        )
+    state = values["state"]
+    assert isinstance(state, JobState)
+    return state
+
+
+def _later(now: datetime, attempts: int) -> datetime:
+    return now + timedelta(seconds=backoff_seconds(attempts))

@@ -1,0 +1,73 @@
+"""The embedded worker: runs outbox jobs in the app's process or in ``gated-delivery worker``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from datetime import datetime, timedelta
+
+from gated_delivery.ids import new_public_id
+from gated_delivery.jobs.outbox import claim, execute
+from gated_delivery.reconcile import reconcile
+from gated_delivery.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+class Worker:
+    """Claims due jobs and runs them, and runs the reconciler every few minutes."""
+
+    def __init__(self, rt: Runtime, *, batch: int = 10) -> None:
+        self.rt = rt
+        self.batch = batch
+        self.id = f"{socket.gethostname()}:{os.getpid()}:{new_public_id()[:6]}"
+        self._last_reconcile: datetime | None = None
+
+    async def run_once(self) -> int:
+        """Run every job due now (including those that become due meanwhile); return how many."""
+        done = 0
+        while jobs := await claim(self.rt, self.id, limit=self.batch):
+            for job in jobs:
+                await execute(self.rt, job)
+                done += 1
+        return done
+
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        """Poll until ``stop`` is set; wake early when the app says jobs were committed."""
+        poll = self.rt.settings.worker_poll_seconds
+        while not stop.is_set():
+            try:
+                await self.run_once()
+                await self._maybe_reconcile()
+            except Exception:
+                # the database may be down for a moment: keep the worker alive and retry
+                log.exception("worker loop failed; retrying in %s s", poll)
+            self.rt.jobs_ready.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(_first(stop, self.rt.jobs_ready), timeout=poll)
+
+    async def _maybe_reconcile(self) -> None:
+        every = self.rt.settings.reconcile_every_minutes
+        if not every:
+            return
+        now = self.rt.clock.now()
+        if self._last_reconcile and now - self._last_reconcile < timedelta(minutes=every):
+            return
+        self._last_reconcile = now
+        report = await reconcile(
+            self.rt, min_age=timedelta(minutes=self.rt.settings.reconcile_min_age_minutes)
+        )
+        if report.lines:
+            log.info("reconciler: %s", report.summary())
+
+
+async def _first(*events: asyncio.Event) -> None:
+    waiters = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

@@ -1,0 +1,157 @@
+"""Creating orders and reading them back."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gated_delivery.catalogue import find_tier
+from gated_delivery.errors import InvalidInput, NotFound
+from gated_delivery.models import Asset, AuditEvent, Job, Order, PaymentAttempt
+from gated_delivery.transitions import audit
+
+# deliberately simple: one @, a dot in the domain, no spaces; the mail server has the last word
+EMAIL: Final = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s.]{2,63}$")
+MAX_ANSWERS_BYTES: Final = 32 * 1024
+MAX_NAME_LENGTH: Final = 200
+
+
+def check_email(email: str) -> str:
+    """The address trimmed, or ``InvalidInput`` saying what is wrong with it."""
+    email = email.strip()
+    if not email:
+        raise InvalidInput("an e-mail address is required", field="email")
+    if len(email) > 320 or not EMAIL.match(email):
+        raise InvalidInput(f"{email[:80]!r} is not a valid e-mail address", field="email")
+    return email
+
+
+async def create_order(
+    session: AsyncSession,
+    *,
+    product_slug: str,
+    tier_id: str,
+    buyer_email: str,
+    buyer_name: str = "",
+    answers: Mapping[str, Any] | None = None,
+    now: datetime,
+    actor: str = "buyer",
+) -> Order:
+    """Create an UNPAID order for a price tier, copying the tier's price onto the order."""
+    product, tier = await find_tier(session, product_slug, tier_id)
+    email = check_email(buyer_email)
+    name = buyer_name.strip()
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidInput(f"the name is longer than {MAX_NAME_LENGTH} characters", field="name")
+    answers = dict(answers or {})
+    if len(json.dumps(answers, ensure_ascii=False).encode()) > MAX_ANSWERS_BYTES:
+        raise InvalidInput("the form answers are longer than 32 KiB", field="answers")
+    order = Order(
+        product_id=product.id,
+        tier_id=tier.tier_id,
+        amount_minor=tier.amount_minor,
+        currency=tier.currency,
+        buyer_email=email,
+        buyer_name=name,
+        answers=answers,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(order)
+    await session.flush()
+    audit(
+        session,
+        now=now,
+        order_id=order.id,
+        machine="order",
+        subject_id=order.id,
+        event="created",
+        actor=actor,
+        to_state=order.payment_status.value,
+        data={"product": product.slug, "tier": tier.tier_id, "amount_minor": tier.amount_minor,
+              "currency": tier.currency},
+    )
+    return order
+
+
+async def get_order(session: AsyncSession, order_id: str) -> Order:
+    """The order with this public id, or ``NotFound``."""
+    order = await session.get(Order, order_id)
+    if order is None:
+        raise NotFound(f"no order {order_id!r}")
+    return order
+
+
+async def describe_order(session: AsyncSession, order_id: str) -> dict[str, Any]:
+    """Everything about an order for operators: states, attempts, jobs, assets, audit trail."""
+    order = await get_order(session, order_id)
+    attempts = (
+        await session.execute(
+            sa.select(PaymentAttempt)
+            .where(PaymentAttempt.order_id == order_id)
+            .order_by(PaymentAttempt.created_at)
+        )
+    ).scalars()
+    jobs = (await session.execute(sa.select(Job).where(Job.order_id == order_id).order_by(Job.id))).scalars()
+    assets = (await session.execute(sa.select(Asset).where(Asset.order_id == order_id))).scalars()
+    events = (
+        await session.execute(
+            sa.select(AuditEvent).where(AuditEvent.order_id == order_id).order_by(AuditEvent.id)
+        )
+    ).scalars()
+    return {
+        "id": order.id,
+        "product": order.product.slug,
+        "tier": order.tier_id,
+        "amount": str(order.price),
+        "buyer": {"name": order.buyer_name, "email": order.buyer_email},
+        "answers": order.answers,
+        "payment": order.payment_status.value,
+        "fulfilment": order.fulfilment_status.value,
+        "created_at": order.created_at.isoformat(),
+        "attempts": [
+            {
+                "id": a.id,
+                "provider": a.provider,
+                "state": a.state.value,
+                "amount_minor": a.amount_minor,
+                "currency": a.currency,
+                "provider_ref": a.provider_ref,
+                "created_at": a.created_at.isoformat(),
+            }
+            for a in attempts
+        ],
+        "jobs": [
+            {
+                "id": j.id,
+                "kind": j.kind,
+                "state": j.state.value,
+                "attempts": j.attempts,
+                "last_error": j.last_error,
+            }
+            for j in jobs
+        ],
+        "assets": [
+            {"id": a.id, "kind": a.kind.value, "filename": a.filename, "size_bytes": a.size_bytes,
+             "sha256": a.sha256}
+            for a in assets
+        ],
+        "audit": [
+            {
+                "at": e.created_at.isoformat(),
+                "machine": e.machine,
+                "event": e.event,
+                "from": e.from_state,
+                "to": e.to_state,
+                "actor": e.actor,
+                "reason": e.reason,
+            }
+            for e in events
+        ],
+    }

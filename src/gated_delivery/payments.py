@@ -1,0 +1,363 @@
+"""Payments: starting attempts, taking in notifications, settling with the provider's word.
+
+Only ``settle`` moves a payment, and only with what the provider's server said
+(``check_status``). Notifications and return-page visits merely queue a check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gated_delivery.db import insert_ignore, lock
+from gated_delivery.errors import InvalidInput, NotFound, ProviderError, RetryLater
+from gated_delivery.hookspecs import (
+    AttemptView,
+    PaymentProvider,
+    PaymentRequest,
+    ProviderStatus,
+    RawNotification,
+    ReportedStatus,
+)
+from gated_delivery.models import Notification, Order, PaymentAttempt
+from gated_delivery.runtime import Runtime
+from gated_delivery.states import (
+    ATTEMPT,
+    OPEN_ATTEMPTS,
+    ORDER,
+    AttemptState,
+    PaymentStatus,
+    derive_payment_status,
+)
+from gated_delivery.transitions import JobSpec, audit, enqueue, transition
+
+VERIFY_JOB: Final = "verify_payment"
+FULFIL_JOB: Final = "fulfil"
+EVENT_JOB: Final = "event"
+
+#: Orders in these states can start a new attempt.
+PAYABLE: Final = frozenset({PaymentStatus.UNPAID, PaymentStatus.PENDING, PaymentStatus.FAILED})
+
+_FAILURES: Final = {
+    ReportedStatus.FAILED: AttemptState.FAILED,
+    ReportedStatus.CANCELLED: AttemptState.CANCELLED,
+    ReportedStatus.EXPIRED: AttemptState.EXPIRED,
+}
+
+
+def view(attempt: PaymentAttempt) -> AttemptView:
+    """The read-only copy of an attempt that provider plugins get."""
+    return AttemptView(
+        attempt_id=attempt.id,
+        order_id=attempt.order_id,
+        provider=attempt.provider,
+        state=attempt.state,
+        amount=attempt.price,
+        provider_ref=attempt.provider_ref,
+        provider_data=dict(attempt.provider_data),
+        created_at=attempt.created_at,
+    )
+
+
+def verify_job(attempt: PaymentAttempt | AttemptView, *, dedupe_key: str | None = None) -> JobSpec:
+    """The job that asks the provider where ``attempt`` stands."""
+    attempt_id = attempt.id if isinstance(attempt, PaymentAttempt) else attempt.attempt_id
+    return JobSpec(
+        VERIFY_JOB, {"attempt_id": attempt_id}, dedupe_key=dedupe_key, order_id=attempt.order_id
+    )
+
+
+# --- starting a payment --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Started:
+    """A payment attempt that is waiting for the buyer at the provider."""
+
+    attempt_id: str
+    redirect_url: str
+
+
+async def start_attempt(rt: Runtime, order_id: str, provider_name: str) -> Started:
+    """Create an attempt, ask the provider to open a session, and mark the attempt PENDING.
+
+    On a provider error the attempt is FAILED with the provider's code and the error is
+    raised again for the caller to show "try again or use another method".
+    """
+    provider = rt.provider(provider_name)
+    now = rt.clock.now()
+    async with rt.db.transaction() as session:
+        order = await lock(session, Order, order_id)
+        if order is None:
+            raise NotFound(f"no order {order_id!r}")
+        if order.payment_status not in PAYABLE:
+            raise InvalidInput(
+                f"order {order.id} is {order.payment_status.value}; it cannot be paid again"
+            )
+        attempt = PaymentAttempt(
+            order_id=order.id,
+            provider=provider.name,
+            amount_minor=order.amount_minor,
+            currency=order.currency,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(attempt)
+        await session.flush()
+        audit(session, now=now, order_id=order.id, machine=ATTEMPT.name, subject_id=attempt.id,
+              event="created", actor="buyer", to_state=attempt.state.value,
+              data={"provider": provider.name})
+        request = payment_request(rt, order, attempt)
+    try:
+        start = await provider.start_payment(request)
+    except Exception as exc:
+        await _fail_start(rt, attempt.id, exc)
+        raise
+    async with rt.db.transaction() as session:
+        order = await lock(session, Order, order_id)
+        attempt = await lock(session, PaymentAttempt, attempt.id)
+        assert order is not None and attempt is not None  # rows are never deleted here
+        attempt.provider_ref = start.provider_ref
+        attempt.provider_data = dict(start.provider_data)
+        await transition(session, ATTEMPT, attempt, "state", AttemptState.PENDING,
+                         now=now, order_id=order.id, actor=f"provider:{provider.name}",
+                         reason="payment session opened")
+        await update_order_status(rt, session, order)
+    return Started(attempt.id, start.redirect_url)
+
+
+def payment_request(rt: Runtime, order: Order, attempt: PaymentAttempt) -> PaymentRequest:
+    """What the provider is told about this attempt."""
+    base = rt.settings.base_url
+    provider = attempt.provider
+    return PaymentRequest(
+        attempt_id=attempt.id,
+        order_id=order.id,
+        amount=order.price,
+        description=order.product.title,
+        buyer_name=order.buyer_name,
+        buyer_email=order.buyer_email,
+        return_url=f"{base}/payments/{provider}/return?order={order.id}",
+        notify_url=f"{base}/payments/{provider}/notify?order={order.id}",
+        cancel_url=f"{base}/payments/{provider}/return?order={order.id}&cancelled=1",
+    )
+
+
+async def _fail_start(rt: Runtime, attempt_id: str, exc: Exception) -> None:
+    now = rt.clock.now()
+    if isinstance(exc, ProviderError):
+        reason = f"start refused: {exc.code}: {exc.provider_message}"
+    else:
+        reason = f"start failed: {type(exc).__name__}"
+    async with rt.db.transaction() as session:
+        attempt = await lock(session, PaymentAttempt, attempt_id)
+        assert attempt is not None
+        await transition(session, ATTEMPT, attempt, "state", AttemptState.FAILED, now=now,
+                         order_id=attempt.order_id, actor=f"provider:{attempt.provider}",
+                         reason=reason[:500])
+
+
+# --- notifications -------------------------------------------------------------------
+
+
+async def find_attempt(session: AsyncSession, attempt_id: str) -> AttemptView | None:
+    """The attempt with this id, as a view; None if unknown."""
+    attempt = await session.get(PaymentAttempt, attempt_id) if attempt_id else None
+    return view(attempt) if attempt is not None else None
+
+
+async def receive_notification(
+    rt: Runtime, provider: PaymentProvider, raw: RawNotification
+) -> bool:
+    """Authenticate, store, dedupe and queue a check, all in one transaction.
+
+    Returns False for a duplicate (already stored). Raises ``NotificationRejected``
+    (after auditing it in its own transaction) when authentication fails.
+    """
+    async with rt.db.transaction() as session:
+        ref = await provider.verify_notification(raw, lambda i: find_attempt(session, i))
+        attempt = await session.get(PaymentAttempt, ref.attempt_id)
+        if attempt is None or attempt.provider != provider.name:
+            # an authentic notification about a payment we do not know: keep it, act on nothing
+            attempt_id = None
+        else:
+            attempt_id = attempt.id
+        now = rt.clock.now()
+        stored = await insert_ignore(
+            session,
+            Notification,
+            {"provider": provider.name, "dedupe_key": ref.dedupe_key[:200],
+             "attempt_id": attempt_id, "body_redacted": ref.body_redacted, "received_at": now},
+            conflict=["provider", "dedupe_key"],
+        )
+        if stored is None:
+            return False
+        if attempt is not None and attempt_id is not None:
+            await enqueue(session, verify_job(attempt), now=now,
+                          max_attempts=rt.settings.job_max_attempts)
+        return True
+
+
+async def audit_rejection(rt: Runtime, provider: str, reason: str, order_hint: str | None) -> None:
+    """Record a refused notification (no state changes); ``order_hint`` only if it exists."""
+    async with rt.db.transaction() as session:
+        order_id = None
+        if order_hint and await session.get(Order, order_hint) is not None:
+            order_id = order_hint
+        audit(session, now=rt.clock.now(), order_id=order_id, machine="webhook",
+              subject_id=provider, event="rejected", actor=f"provider:{provider}",
+              reason=reason[:500])
+
+
+async def request_check(rt: Runtime, order_id: str, *, bucket: str) -> None:
+    """Queue a status check of the order's open attempts (the return page does this).
+
+    ``bucket`` (say, the current minute) limits it to one check per attempt per bucket.
+    """
+    async with rt.db.transaction() as session:
+        attempts = (
+            await session.execute(
+                sa.select(PaymentAttempt).where(
+                    PaymentAttempt.order_id == order_id,
+                    PaymentAttempt.state.in_(list(OPEN_ATTEMPTS)),
+                )
+            )
+        ).scalars()
+        now = rt.clock.now()
+        for attempt in attempts:
+            await enqueue(session, verify_job(attempt, dedupe_key=f"check:{attempt.id}:{bucket}"),
+                          now=now, max_attempts=rt.settings.job_max_attempts)
+
+
+# --- settling ------------------------------------------------------------------------
+
+
+async def verify_attempt(rt: Runtime, attempt_id: str, *, actor: str = "worker") -> AttemptState:
+    """Ask the provider about an attempt and settle it; the ``verify_payment`` job.
+
+    Raises ``ProviderUnavailable`` (retry later) when the provider cannot be reached and
+    ``RetryLater`` when it still reports the payment pending.
+    """
+    async with rt.db.transaction() as session:
+        attempt = await session.get(PaymentAttempt, attempt_id)
+        if attempt is None:
+            raise NotFound(f"no payment attempt {attempt_id!r}")
+        snapshot = view(attempt)
+    status = await rt.provider(snapshot.provider).check_status(snapshot)
+    state = await settle(rt, attempt_id, status, actor=actor)
+    if status.status is ReportedStatus.PENDING and state in OPEN_ATTEMPTS:
+        raise RetryLater(f"{snapshot.provider} still reports attempt {attempt_id} pending")
+    return state
+
+
+async def settle(
+    rt: Runtime, attempt_id: str, status: ProviderStatus, *, actor: str
+) -> AttemptState:
+    """Apply the provider's authoritative answer to an attempt and its order.
+
+    Locks the order, then the attempt (always in this order, so racing settlers queue
+    instead of deadlocking). Success with a different amount or currency goes to REVIEW;
+    success on an order already paid another way goes to REVIEW (a double payment to refund).
+    """
+    now = rt.clock.now()
+    async with rt.db.transaction() as session:
+        order_id = (
+            await session.execute(
+                sa.select(PaymentAttempt.order_id).where(PaymentAttempt.id == attempt_id)
+            )
+        ).scalar_one()
+        order = await lock(session, Order, order_id)
+        attempt = await lock(session, PaymentAttempt, attempt_id)
+        assert order is not None and attempt is not None
+        attempt.last_checked_at = now
+        target, reason = _target(order, attempt, status)
+        if target is not None:
+            if status.amount is not None and target in (AttemptState.SUCCEEDED, AttemptState.REVIEW):
+                attempt.confirmed_amount_minor = status.amount.amount_minor
+                attempt.confirmed_currency = status.amount.currency
+            if status.provider_ref and not attempt.provider_ref:
+                attempt.provider_ref = status.provider_ref
+            await transition(session, ATTEMPT, attempt, "state", target, now=now,
+                             order_id=order.id, actor=actor, reason=reason,
+                             data={"reported": status.status.value, **_safe(status.data)})
+            await update_order_status(rt, session, order, actor=actor)
+        return attempt.state
+
+
+def _target(
+    order: Order, attempt: PaymentAttempt, status: ProviderStatus
+) -> tuple[AttemptState | None, str]:
+    current = attempt.state
+    if status.status is ReportedStatus.PENDING:
+        return None, ""
+    if status.status is ReportedStatus.SUCCEEDED:
+        if current in (AttemptState.SUCCEEDED, AttemptState.REVIEW):
+            return None, ""  # confirmed once, or waiting for staff: nothing more to do
+        if status.amount != attempt.price:
+            got = str(status.amount) if status.amount else "no amount"
+            return AttemptState.REVIEW, f"provider confirmed {got}, the order is {attempt.price}"
+        if order.payment_status in (PaymentStatus.PAID, PaymentStatus.REFUNDED):
+            return AttemptState.REVIEW, "the order was already paid by another attempt; refund this one"
+        return AttemptState.SUCCEEDED, status.reason or "confirmed by the provider"
+    if current in OPEN_ATTEMPTS:
+        return _FAILURES[status.status], status.reason or f"provider reports {status.status.value}"
+    return None, ""  # a late failure never undoes a success or a settled failure
+
+
+async def update_order_status(
+    rt: Runtime, session: AsyncSession, order: Order, *, actor: str = "system"
+) -> bool:
+    """Move the (locked) order to the status its attempts imply, with the jobs PAID needs."""
+    states = list(
+        (
+            await session.execute(
+                sa.select(PaymentAttempt.state).where(PaymentAttempt.order_id == order.id)
+            )
+        ).scalars()
+    )
+    target = derive_payment_status(order.payment_status, states)
+    jobs: list[JobSpec] = []
+    now = rt.clock.now()
+    if target is PaymentStatus.PAID and order.payment_status is not PaymentStatus.PAID:
+        order.paid_at = now
+        paid = (
+            await session.execute(
+                sa.select(PaymentAttempt).where(
+                    PaymentAttempt.order_id == order.id,
+                    PaymentAttempt.state == AttemptState.SUCCEEDED,
+                )
+            )
+        ).scalar_one()
+        jobs = [
+            JobSpec(FULFIL_JOB, {"order_id": order.id}, dedupe_key=f"fulfil:{order.id}",
+                    order_id=order.id),
+            event_job("payment_confirmed", order.id, key=order.id, attempt_id=paid.id,
+                      amount={"amount_minor": paid.confirmed_amount_minor or paid.amount_minor,
+                              "currency": paid.confirmed_currency or paid.currency}),
+        ]
+    return await transition(session, ORDER, order, "payment_status", target, now=now,
+                            order_id=order.id, actor=actor, jobs=jobs,
+                            max_attempts=rt.settings.job_max_attempts)
+
+
+def event_job(event: str, order_id: str, *, key: str, **payload: Any) -> JobSpec:
+    """The job that calls an event hook once the change that caused it has committed.
+
+    ``key`` names the occurrence (the order, the asset, the token use): one job each.
+    """
+    return JobSpec(EVENT_JOB, {"event": event, "order_id": order_id, **payload},
+                   dedupe_key=f"event:{event}:{key}", order_id=order_id)
+
+
+def _safe(data: Any) -> dict[str, Any]:
+    # provider data goes into the audit trail: keep short scalar values only
+    out: dict[str, Any] = {}
+    for key, value in dict(data or {}).items():
+        if isinstance(value, str):
+            out[str(key)[:60]] = value[:200]
+        elif isinstance(value, int | bool) or value is None:
+            out[str(key)[:60]] = value
+    return out

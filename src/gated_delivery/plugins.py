@@ -1,0 +1,163 @@
+"""The plugin manager, and the one typed door through which the core calls hooks.
+
+Only this module calls ``pm.hook``. The manager is built per app (``create_app``) or per
+command, never at import time, so import order never changes behaviour.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Iterable, Mapping
+from importlib.metadata import entry_points
+from typing import Any, Final
+
+import pluggy
+
+from gated_delivery import hookspecs
+from gated_delivery.config import CoreSettings
+from gated_delivery.errors import ConfigurationError, PluginError
+from gated_delivery.hookspecs import (
+    Generator,
+    MailTransport,
+    PaymentProvider,
+    StaffAuthenticator,
+    StorageBackend,
+)
+from gated_delivery.money import Money
+
+ENTRY_POINT_GROUP: Final = "gated_delivery"
+
+#: Our defaults, registered first and like any plugin (so installed plugins are called first).
+DEFAULT_PLUGINS: Final = (
+    "gated_delivery.default_plugins.local_storage",
+    "gated_delivery.default_plugins.folder_mail",
+    "gated_delivery.sandbox.fake_provider",
+)
+
+
+def make_plugin_manager(
+    extra: Iterable[object] = (), *, load_entry_points: bool = True
+) -> pluggy.PluginManager:
+    """A plugin manager with our defaults, the installed plugins, then ``extra``.
+
+    ``extra`` are plugin objects (modules or instances) a host app or a test registers
+    directly; registered last, they are called first.
+    """
+    pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
+    pm.add_hookspecs(hookspecs)
+    for name in DEFAULT_PLUGINS:
+        pm.register(importlib.import_module(name), name=name)
+    if load_entry_points:
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            if pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
+                continue
+            try:
+                plugin = ep.load()
+            except Exception as exc:
+                raise PluginError(
+                    f"plugin {ep.name!r} (entry point {ep.value!r}, distribution "
+                    f"{ep.dist.name if ep.dist else '?'}) failed to load: "
+                    f"{type(exc).__name__}: {exc}; reinstall or uninstall it"
+                ) from exc
+            _register(pm, plugin, ep.name)
+    for index, plugin in enumerate(extra):
+        _register(pm, plugin, getattr(plugin, "__name__", None) or f"extra-{index}")
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(f"plugin {exc.plugin!r} has a hook gated-delivery does not know: {exc}")
+    return pm
+
+
+def _register(pm: pluggy.PluginManager, plugin: object, name: str) -> None:
+    try:
+        pm.register(plugin, name=name)
+    except (pluggy.PluginValidationError, ValueError) as exc:
+        raise PluginError(f"plugin {name!r} could not be registered: {exc}") from exc
+
+
+def _call(pm: pluggy.PluginManager, hook: str, **kwargs: Any) -> list[Any]:
+    caller = getattr(pm.hook, hook)
+    try:
+        results: list[Any] = caller(**kwargs)
+    except (ConfigurationError, PluginError):
+        raise
+    except Exception as exc:
+        raise PluginError(f"a plugin's {hook} hook failed: {type(exc).__name__}: {exc}") from exc
+    return results
+
+
+def _by_name(kind: str, batches: list[Any]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for batch in batches:
+        for item in batch or ():
+            if found.setdefault(item.name, item) is not item:
+                raise PluginError(f"two plugins offer the {kind} {item.name!r}; uninstall one")
+    return found
+
+
+def payment_providers(pm: pluggy.PluginManager, settings: CoreSettings) -> dict[str, PaymentProvider]:
+    """Every payment provider offered, by name; a name offered twice is an error."""
+    providers = _by_name("payment provider", _call(pm, "payment_providers", settings=settings))
+    for name, provider in providers.items():
+        if not isinstance(provider, PaymentProvider):
+            raise PluginError(f"payment provider {name!r} does not follow the PaymentProvider protocol")
+    return providers
+
+
+def generators(pm: pluggy.PluginManager, settings: CoreSettings) -> dict[str, Generator]:
+    """Every generator offered, by name."""
+    return _by_name("generator", _call(pm, "generators", settings=settings))
+
+
+def storage_backend(pm: pluggy.PluginManager, settings: CoreSettings) -> StorageBackend:
+    """The storage backend named by ``GD_STORAGE``."""
+    backends = _by_name("storage backend", _call(pm, "storage_backends", settings=settings))
+    try:
+        return backends[settings.storage]  # type: ignore[no-any-return]
+    except KeyError:
+        known = ", ".join(sorted(backends)) or "none"
+        raise ConfigurationError(
+            f"GD_STORAGE: no storage backend named {settings.storage!r}; installed: {known}"
+        ) from None
+
+
+def mail_transport(pm: pluggy.PluginManager, settings: CoreSettings) -> MailTransport:
+    """The mail transport the first willing plugin returns."""
+    transport = pm.hook.mail_transport(settings=settings)
+    if transport is None:  # the default plugin always answers; only a blocked one gets here
+        raise PluginError("no plugin offers a mail transport")
+    return transport  # type: ignore[no-any-return]
+
+
+def staff_authenticator(pm: pluggy.PluginManager, settings: CoreSettings) -> StaffAuthenticator | None:
+    """A host app's staff authentication, or None for the built-in login."""
+    return pm.hook.staff_authenticator(settings=settings)  # type: ignore[no-any-return]
+
+
+def sandbox_routes(
+    pm: pluggy.PluginManager, settings: CoreSettings, providers: Mapping[str, PaymentProvider]
+) -> list[Any]:
+    """Every route plugins offer for ``/sandbox``."""
+    return [r for batch in _call(pm, "sandbox_routes", settings=settings, providers=providers) for r in batch or ()]
+
+
+#: The event hooks and the arguments each takes, for the ``event`` job.
+EVENTS: Final = {
+    "payment_confirmed": ("order_id", "attempt_id", "amount"),
+    "fulfilment_published": ("order_id", "asset_id"),
+    "download_token_consumed": ("order_id", "token_id", "use_count"),
+}
+
+
+async def emit(pm: pluggy.PluginManager, event: str, payload: Mapping[str, Any]) -> None:
+    """Call an event hook with ``payload``; await the implementations that are coroutines."""
+    if event not in EVENTS:
+        raise PluginError(f"unknown event {event!r}; known: {', '.join(EVENTS)}")
+    kwargs = {name: payload[name] for name in EVENTS[event]}
+    if "amount" in kwargs and isinstance(kwargs["amount"], Mapping):
+        kwargs["amount"] = Money(kwargs["amount"]["amount_minor"], kwargs["amount"]["currency"])
+    for result in getattr(pm.hook, event)(**kwargs):
+        if inspect.isawaitable(result):
+            await result

@@ -1,0 +1,68 @@
+"""Everything a running gated-delivery needs, built once per app, worker or command."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import pluggy
+
+from gated_delivery import plugins
+from gated_delivery.clock import Clock, SystemClock
+from gated_delivery.config import CoreSettings
+from gated_delivery.db import Database
+from gated_delivery.errors import NotFound
+from gated_delivery.hookspecs import Generator, MailTransport, PaymentProvider, StorageBackend
+
+
+@dataclass
+class Runtime:
+    """Settings, database, plugins and clock: what handlers, routes and commands share."""
+
+    settings: CoreSettings
+    db: Database
+    pm: pluggy.PluginManager
+    providers: dict[str, PaymentProvider]
+    generators: dict[str, Generator]
+    storage: StorageBackend
+    mail: MailTransport
+    clock: Clock
+    jobs_ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def provider(self, name: str) -> PaymentProvider:
+        """The provider called ``name``; ``NotFound`` if no installed plugin offers it."""
+        try:
+            return self.providers[name]
+        except KeyError:
+            raise NotFound(f"no payment provider named {name!r} is installed") from None
+
+    def wake_worker(self) -> None:
+        """Tell an embedded worker that jobs were just committed."""
+        self.jobs_ready.set()
+
+    async def close(self) -> None:
+        """Release the database connections."""
+        await self.db.dispose()
+
+
+def build_runtime(
+    settings: CoreSettings,
+    *,
+    plugins_extra: Iterable[object] = (),
+    clock: Clock | None = None,
+    db: Database | None = None,
+    load_entry_points: bool = True,
+) -> Runtime:
+    """Load plugins and connect (lazily) to the database named in the settings."""
+    pm = plugins.make_plugin_manager(plugins_extra, load_entry_points=load_entry_points)
+    return Runtime(
+        settings=settings,
+        db=db or Database.from_url(settings.database_url),
+        pm=pm,
+        providers=plugins.payment_providers(pm, settings),
+        generators=plugins.generators(pm, settings),
+        storage=plugins.storage_backend(pm, settings),
+        mail=plugins.mail_transport(pm, settings),
+        clock=clock or SystemClock(),
+    )

@@ -1,0 +1,19 @@
+"""Test kit for plugin authors (public API): fakes, fixtures and the provider contract.
+
+Installing gated-delivery registers the pytest plugin ``gated_delivery.testing.pytest_plugin``
+(fixtures prefixed ``gd_``); install the ``testing`` extra for its dependencies.
+"""
+
+from gated_delivery.sandbox.fake_provider import FakeProvider
+from gated_delivery.testing.clock import FrozenClock
+from gated_delivery.testing.contract import FakeControl, ProviderContract, SimulatorControl
+from gated_delivery.testing.plugin_objects import ProviderPlugin
+
+__all__ = [
+    "FakeControl",
+    "FakeProvider",
+    "FrozenClock",
+    "ProviderContract",
+    "ProviderPlugin",
+    "SimulatorControl",
+]

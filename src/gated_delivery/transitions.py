@@ -1,0 +1,130 @@
+"""Applying a state-machine move: check the table, write the audit event and the jobs.
+
+The caller holds the row locked (``db.lock``) inside the transaction; the move, its audit
+event and its outbox jobs then commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gated_delivery.db import insert_ignore
+from gated_delivery.models import AuditEvent, Job, JobState
+from gated_delivery.states import Machine
+
+S = TypeVar("S", bound=enum.Enum)
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """An outbox job to write with a change. ``dedupe_key`` makes it exist at most once."""
+
+    kind: str
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    dedupe_key: str | None = None
+    order_id: str | None = None
+    run_after: datetime | None = None
+
+
+async def enqueue(
+    session: AsyncSession, job: JobSpec, *, now: datetime, max_attempts: int
+) -> int | None:
+    """Write ``job`` to the outbox; None if a job with its dedupe key already exists."""
+    values = {
+        "kind": job.kind,
+        "payload": dict(job.payload),
+        "order_id": job.order_id,
+        "state": JobState.PENDING,
+        "max_attempts": max_attempts,
+        "run_after": job.run_after or now,
+        "created_at": now,
+    }
+    if job.dedupe_key is None:
+        row = Job(**values)
+        session.add(row)
+        await session.flush()
+        return row.id
+    return await insert_ignore(
+        session, Job, {**values, "dedupe_key": job.dedupe_key}, conflict=["dedupe_key"]
+    )
+
+
+def audit(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    order_id: str | None,
+    machine: str,
+    subject_id: str,
+    event: str,
+    actor: str,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    reason: str = "",
+    data: Mapping[str, Any] | None = None,
+) -> None:
+    """Add one audit event to the transaction."""
+    session.add(
+        AuditEvent(
+            order_id=order_id,
+            machine=machine,
+            subject_id=subject_id,
+            event=event,
+            actor=actor,
+            from_state=from_state,
+            to_state=to_state,
+            reason=reason,
+            data=dict(data or {}),
+            created_at=now,
+        )
+    )
+
+
+async def transition(
+    session: AsyncSession,
+    machine: Machine[S],
+    row: Any,
+    attribute: str,
+    target: S,
+    *,
+    now: datetime,
+    order_id: str,
+    actor: str,
+    reason: str = "",
+    data: Mapping[str, Any] | None = None,
+    jobs: Iterable[JobSpec] = (),
+    max_attempts: int = 8,
+) -> bool:
+    """Move ``row.<attribute>`` to ``target``; False (and nothing written) for a repeat.
+
+    ``row`` must have been loaded with ``db.lock`` in this transaction. An illegal move
+    raises ``IllegalTransition`` before anything is written.
+    """
+    current = getattr(row, attribute)
+    subject = f"{type(row).__name__.lower()} {row.id}"
+    if not machine.check_move(subject, current, target):
+        return False
+    setattr(row, attribute, target)
+    audit(
+        session,
+        now=now,
+        order_id=order_id,
+        machine=machine.name,
+        subject_id=str(row.id),
+        event="transition",
+        actor=actor,
+        from_state=current.value,
+        to_state=target.value,
+        reason=reason,
+        data=data,
+    )
+    for job in jobs:
+        await enqueue(session, job, now=now, max_attempts=max_attempts)
+    await session.flush()
+    return True

@@ -1,0 +1,76 @@
+"""``create_app``: the core's routes as one Starlette app, mountable under any prefix."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute, Route
+
+from gated_delivery import plugins
+from gated_delivery.clock import Clock
+from gated_delivery.config import CoreSettings, check_secret_key, load_settings
+from gated_delivery.db import Database
+from gated_delivery.jobs.worker import Worker
+from gated_delivery.runtime import Runtime, build_runtime
+from gated_delivery.web import buy, notify, status
+from gated_delivery.web.errors import exception_handlers
+
+
+def routes() -> list[BaseRoute]:
+    """The core's routes (see the table in the design document)."""
+    return [
+        Route("/buy/{product_slug}/{tier_id}", buy.buy, methods=["POST"]),
+        Route("/checkout/{order_id}", buy.choose_provider, methods=["GET"]),
+        Route("/checkout/{order_id}/{provider}", buy.checkout, methods=["POST"]),
+        Route("/payments/{provider}/notify", notify.notify, methods=["GET", "POST"]),
+        Route("/payments/{provider}/return", notify.return_page, methods=["GET", "POST"]),
+        Route("/orders/{order_id}/status", status.order_status, methods=["GET"]),
+        Route("/healthz", status.healthz, methods=["GET"]),
+        Route("/readyz", status.readyz, methods=["GET"]),
+    ]
+
+
+def create_app(
+    settings: CoreSettings | None = None,
+    *,
+    plugins_extra: Iterable[object] = (),
+    clock: Clock | None = None,
+    db: Database | None = None,
+    runtime: Runtime | None = None,
+    run_worker: bool | None = None,
+) -> Starlette:
+    """Build the app: settings checked, plugins loaded, routes and sandbox mounted.
+
+    ``plugins_extra`` registers plugin objects directly (a host app's own, or a test's).
+    ``run_worker`` runs the embedded worker inside the app (default: ``GD_EMBEDDED_WORKER``).
+    Nothing is global: two apps in one process are independent.
+    """
+    if runtime is None:
+        settings = check_secret_key(settings) if settings is not None else load_settings()
+        runtime = build_runtime(settings, plugins_extra=plugins_extra, clock=clock, db=db)
+    rt = runtime
+    all_routes = routes()
+    if rt.settings.sandbox:
+        all_routes += plugins.sandbox_routes(rt.pm, rt.settings, rt.providers)
+    with_worker = rt.settings.embedded_worker if run_worker is None else run_worker
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        task = asyncio.create_task(Worker(rt).run_forever(stop)) if with_worker else None
+        try:
+            yield
+        finally:
+            stop.set()
+            if task is not None:
+                await task
+            await rt.close()
+
+    handlers: Any = exception_handlers()
+    app = Starlette(routes=all_routes, exception_handlers=handlers, lifespan=lifespan)
+    app.state.gd = rt
+    return app

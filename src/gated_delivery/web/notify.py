@@ -1,0 +1,72 @@
+"""The webhook intake and the buyer's return page.
+
+Neither moves a payment: the intake stores the notification and queues a server-to-server
+check; the return page only shows the status (and queues a check, at most once a minute).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from gated_delivery.errors import NotFound, NotificationRejected
+from gated_delivery.hookspecs import RawNotification
+from gated_delivery.orders import get_order
+from gated_delivery.payments import audit_rejection, receive_notification, request_check
+from gated_delivery.states import PaymentStatus
+from gated_delivery.web.body import read_limited
+from gated_delivery.web.deps import runtime, url_for_app
+from gated_delivery.web.status import buyer_message
+from gated_delivery.web.templating import templates
+
+log = logging.getLogger(__name__)
+
+
+async def notify(request: Request) -> Response:
+    """``POST /payments/{provider}/notify`` (``GET`` answers the provider's ping)."""
+    rt = runtime(request)
+    provider = rt.provider(request.path_params["provider"])
+    if request.method == "GET":
+        return PlainTextResponse("ok")
+    raw = RawNotification(
+        provider=provider.name,
+        method=request.method,
+        headers={k.lower(): v for k, v in request.headers.items()},
+        query=dict(request.query_params),
+        body=await read_limited(request),
+        path_params=dict(request.path_params),
+    )
+    try:
+        is_new = await receive_notification(rt, provider, raw)
+    except NotificationRejected as exc:
+        log.warning("rejected %s notification: %s", provider.name, exc)
+        await audit_rejection(rt, provider.name, str(exc), request.query_params.get("order"))
+        return PlainTextResponse(f"notification rejected: {exc}", status_code=400)
+    if is_new:
+        rt.wake_worker()
+    return PlainTextResponse("ok" if is_new else "ok (duplicate)")
+
+
+async def return_page(request: Request) -> Response:
+    """``GET, POST /payments/{provider}/return?order=<id>``: status only, never delivery."""
+    rt = runtime(request)
+    rt.provider(request.path_params["provider"])
+    order_id = request.query_params.get("order", "")
+    if not order_id:
+        raise NotFound("the return address names no order (?order=...)")
+    async with rt.db.transaction() as session:
+        order = await get_order(session, order_id)
+    if order.payment_status in (PaymentStatus.PENDING, PaymentStatus.FAILED):
+        await request_check(rt, order.id, bucket=rt.clock.now().strftime("%Y%m%d%H%M"))
+        rt.wake_worker()
+    return templates.TemplateResponse(
+        request,
+        "return.html",
+        {
+            "order_id": order.id,
+            "message": buyer_message(order.payment_status, order.fulfilment_status),
+            "status_url": url_for_app(request, f"/orders/{order.id}/status"),
+        },
+    )
