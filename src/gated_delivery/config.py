@@ -80,7 +80,10 @@ class CoreSettings(BaseSettings):
         8, ge=1, le=50, validation_alias=AliasChoices("GD_JOB_MAX_ATTEMPTS", "job_max_attempts")
     )
     worker_poll_seconds: float = Field(
-        1.0, gt=0, le=60, validation_alias=AliasChoices("GD_WORKER_POLL_SECONDS", "worker_poll_seconds")
+        1.0,
+        gt=0,
+        le=60,
+        validation_alias=AliasChoices("GD_WORKER_POLL_SECONDS", "worker_poll_seconds"),
     )
     reconcile_every_minutes: int = Field(
         5,

@@ -49,7 +49,9 @@ class IllegalTransition(GatedDeliveryError):
         reason: str = "",
     ) -> None:
         options = ", ".join(sorted(allowed)) or "nothing (final state)"
-        message = f"{machine} of {subject} cannot go from {current} to {target}; it may go to {options}"
+        message = (
+            f"{machine} of {subject} cannot go from {current} to {target}; it may go to {options}"
+        )
         if reason:
             message = f"{message} ({reason})"
         super().__init__(message)

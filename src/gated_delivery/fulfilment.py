@@ -43,18 +43,40 @@ async def move(
     """
     jobs = list(jobs or [])
     if target in NEEDS_PAYMENT and order.payment_status is not PaymentStatus.PAID:
-        raise IllegalTransition(FULFILMENT.name, f"order {order.id}", order.fulfilment_status.value,
-                                target.value, [], reason=f"the order is {order.payment_status.value}, not paid")
+        raise IllegalTransition(
+            FULFILMENT.name,
+            f"order {order.id}",
+            order.fulfilment_status.value,
+            target.value,
+            [],
+            reason=f"the order is {order.payment_status.value}, not paid",
+        )
     if target is F.PUBLISHED and order.fulfilment_status is not F.PUBLISHED:
         asset = await deliverable(session, order)
         if asset is None:
             needed = "a final document" if order.product.requires_review else "a file to deliver"
-            raise IllegalTransition(FULFILMENT.name, f"order {order.id}", order.fulfilment_status.value,
-                                    target.value, [], reason=f"{needed} must be uploaded first")
+            raise IllegalTransition(
+                FULFILMENT.name,
+                f"order {order.id}",
+                order.fulfilment_status.value,
+                target.value,
+                [],
+                reason=f"{needed} must be uploaded first",
+            )
         jobs.append(event_job("fulfilment_published", order.id, key=asset.id, asset_id=asset.id))
-    return await transition(session, FULFILMENT, order, "fulfilment_status", target,
-                            now=rt.clock.now(), order_id=order.id, actor=actor, reason=reason,
-                            jobs=jobs, max_attempts=rt.settings.job_max_attempts)
+    return await transition(
+        session,
+        FULFILMENT,
+        order,
+        "fulfilment_status",
+        target,
+        now=rt.clock.now(),
+        order_id=order.id,
+        actor=actor,
+        reason=reason,
+        jobs=jobs,
+        max_attempts=rt.settings.job_max_attempts,
+    )
 
 
 async def deliverable(session: AsyncSession, order: Order) -> Asset | None:
@@ -89,21 +111,38 @@ async def start(rt: Runtime, order_id: str) -> None:
             return  # already started: this job ran before
         product = order.product
         if product.generator:
-            await move(rt, session, order, F.QUEUED, actor="worker",
-                       reason=f"generation by {product.generator}",
-                       jobs=[generate_job(order.id, round_=1)])
+            await move(
+                rt,
+                session,
+                order,
+                F.QUEUED,
+                actor="worker",
+                reason=f"generation by {product.generator}",
+                jobs=[generate_job(order.id, round_=1)],
+            )
         elif not product.requires_review and await deliverable(session, order) is not None:
             await move(rt, session, order, F.PUBLISHED, actor="worker", reason="instant delivery")
         else:
-            audit(session, now=rt.clock.now(), order_id=order.id, machine=FULFILMENT.name,
-                  subject_id=order.id, event="awaiting_final", actor="worker",
-                  reason="waiting for staff to upload the final document")
+            audit(
+                session,
+                now=rt.clock.now(),
+                order_id=order.id,
+                machine=FULFILMENT.name,
+                subject_id=order.id,
+                event="awaiting_final",
+                actor="worker",
+                reason="waiting for staff to upload the final document",
+            )
 
 
 def generate_job(order_id: str, *, round_: int) -> JobSpec:
     """The generation job for one round (a staff retry starts a new round)."""
-    return JobSpec(GENERATE_JOB, {"order_id": order_id, "round": round_},
-                   dedupe_key=f"generate:{order_id}:{round_}", order_id=order_id)
+    return JobSpec(
+        GENERATE_JOB,
+        {"order_id": order_id, "round": round_},
+        dedupe_key=f"generate:{order_id}:{round_}",
+        order_id=order_id,
+    )
 
 
 async def generate(rt: Runtime, order_id: str, *, round_: int) -> None:
@@ -129,15 +168,20 @@ async def generate(rt: Runtime, order_id: str, *, round_: int) -> None:
             buyer_email=order.buyer_email,
             answers=dict(order.answers),
             document_names=tuple(
-                (await session.execute(
-                    sa.select(Asset.filename).where(Asset.order_id == order.id,
-                                                    Asset.kind == AssetKind.UPLOAD)
-                )).scalars()
+                (
+                    await session.execute(
+                        sa.select(Asset.filename).where(
+                            Asset.order_id == order.id, Asset.kind == AssetKind.UPLOAD
+                        )
+                    )
+                ).scalars()
             ),
         )
     if existing is None:
         if generator is None:
-            await _generation_failed(rt, order_id, f"generator {order.product.generator!r} is not installed")
+            await _generation_failed(
+                rt, order_id, f"generator {order.product.generator!r} is not installed"
+            )
             return
         try:
             document = await generator.generate(request)
@@ -149,12 +193,24 @@ async def generate(rt: Runtime, order_id: str, *, round_: int) -> None:
         key = f"{order_id}/{new_public_id()}"
         stored = await rt.storage.save(key, _one_chunk(document.content))
         async with rt.db.transaction() as session:
-            await insert_ignore(session, Asset, {
-                "id": new_public_id(), "order_id": order_id, "kind": AssetKind.DRAFT,
-                "storage": rt.storage.name, "key": stored.key, "filename": document.filename[:255],
-                "media_type": document.media_type, "size_bytes": stored.size_bytes,
-                "sha256": stored.sha256, "source_key": source_key, "created_at": rt.clock.now(),
-            }, conflict=["source_key"])
+            await insert_ignore(
+                session,
+                Asset,
+                {
+                    "id": new_public_id(),
+                    "order_id": order_id,
+                    "kind": AssetKind.DRAFT,
+                    "storage": rt.storage.name,
+                    "key": stored.key,
+                    "filename": document.filename[:255],
+                    "media_type": document.media_type,
+                    "size_bytes": stored.size_bytes,
+                    "sha256": stored.sha256,
+                    "source_key": source_key,
+                    "created_at": rt.clock.now(),
+                },
+                conflict=["source_key"],
+            )
     async with rt.db.transaction() as session:
         order = await lock(session, Order, order_id)
         assert order is not None
@@ -169,15 +225,24 @@ async def _generation_failed(rt: Runtime, order_id: str, reason: str) -> None:
     async with rt.db.transaction() as session:
         order = await lock(session, Order, order_id)
         if order is not None and order.fulfilment_status is F.GENERATING:
-            await move(rt, session, order, F.GENERATION_FAILED, actor="worker", reason=reason[:1000])
+            await move(
+                rt, session, order, F.GENERATION_FAILED, actor="worker", reason=reason[:1000]
+            )
 
 
 async def _still_paid(rt: Runtime, session: AsyncSession, order: Order, what: str) -> bool:
     if order.payment_status is PaymentStatus.PAID:
         return True
-    audit(session, now=rt.clock.now(), order_id=order.id, machine=FULFILMENT.name,
-          subject_id=order.id, event="skipped", actor="worker",
-          reason=f"{what} skipped: the order is {order.payment_status.value}, not paid")
+    audit(
+        session,
+        now=rt.clock.now(),
+        order_id=order.id,
+        machine=FULFILMENT.name,
+        subject_id=order.id,
+        event="skipped",
+        actor="worker",
+        reason=f"{what} skipped: the order is {order.payment_status.value}, not paid",
+    )
     return False
 
 

@@ -216,7 +216,9 @@ class Notification(Base):
     __tablename__ = "gd_notification"
     __table_args__ = (UniqueConstraint("provider", "dedupe_key"),)
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True
+    )
     provider: Mapped[str] = mapped_column(String(40))
     dedupe_key: Mapped[str] = mapped_column(String(200))
     attempt_id: Mapped[str | None] = mapped_column(
@@ -231,7 +233,9 @@ class AuditEvent(Base):
 
     __tablename__ = "gd_audit_event"
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True
+    )
     order_id: Mapped[str | None] = mapped_column(
         ForeignKey("gd_order.id", ondelete="CASCADE"), index=True
     )
@@ -252,7 +256,9 @@ class Job(Base):
     __tablename__ = "gd_job"
     __table_args__ = (Index("ix_gd_job_state_run_after", "state", "run_after"),)
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True
+    )
     kind: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # set for jobs that must exist at most once (one fulfilment per order)

@@ -74,8 +74,12 @@ async def create_order(
         event="created",
         actor=actor,
         to_state=order.payment_status.value,
-        data={"product": product.slug, "tier": tier.tier_id, "amount_minor": tier.amount_minor,
-              "currency": tier.currency},
+        data={
+            "product": product.slug,
+            "tier": tier.tier_id,
+            "amount_minor": tier.amount_minor,
+            "currency": tier.currency,
+        },
     )
     return order
 
@@ -98,7 +102,9 @@ async def describe_order(session: AsyncSession, order_id: str) -> dict[str, Any]
             .order_by(PaymentAttempt.created_at)
         )
     ).scalars()
-    jobs = (await session.execute(sa.select(Job).where(Job.order_id == order_id).order_by(Job.id))).scalars()
+    jobs = (
+        await session.execute(sa.select(Job).where(Job.order_id == order_id).order_by(Job.id))
+    ).scalars()
     assets = (await session.execute(sa.select(Asset).where(Asset.order_id == order_id))).scalars()
     events = (
         await session.execute(
@@ -138,8 +144,13 @@ async def describe_order(session: AsyncSession, order_id: str) -> dict[str, Any]
             for j in jobs
         ],
         "assets": [
-            {"id": a.id, "kind": a.kind.value, "filename": a.filename, "size_bytes": a.size_bytes,
-             "sha256": a.sha256}
+            {
+                "id": a.id,
+                "kind": a.kind.value,
+                "filename": a.filename,
+                "size_bytes": a.size_bytes,
+                "sha256": a.sha256,
+            }
             for a in assets
         ],
         "audit": [

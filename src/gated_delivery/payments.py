@@ -107,9 +107,17 @@ async def start_attempt(rt: Runtime, order_id: str, provider_name: str) -> Start
         )
         session.add(attempt)
         await session.flush()
-        audit(session, now=now, order_id=order.id, machine=ATTEMPT.name, subject_id=attempt.id,
-              event="created", actor="buyer", to_state=attempt.state.value,
-              data={"provider": provider.name})
+        audit(
+            session,
+            now=now,
+            order_id=order.id,
+            machine=ATTEMPT.name,
+            subject_id=attempt.id,
+            event="created",
+            actor="buyer",
+            to_state=attempt.state.value,
+            data={"provider": provider.name},
+        )
         request = payment_request(rt, order, attempt)
     try:
         start = await provider.start_payment(request)
@@ -122,9 +130,17 @@ async def start_attempt(rt: Runtime, order_id: str, provider_name: str) -> Start
         assert order is not None and attempt is not None  # rows are never deleted here
         attempt.provider_ref = start.provider_ref
         attempt.provider_data = dict(start.provider_data)
-        await transition(session, ATTEMPT, attempt, "state", AttemptState.PENDING,
-                         now=now, order_id=order.id, actor=f"provider:{provider.name}",
-                         reason="payment session opened")
+        await transition(
+            session,
+            ATTEMPT,
+            attempt,
+            "state",
+            AttemptState.PENDING,
+            now=now,
+            order_id=order.id,
+            actor=f"provider:{provider.name}",
+            reason="payment session opened",
+        )
         await update_order_status(rt, session, order)
     return Started(attempt.id, start.redirect_url)
 
@@ -155,9 +171,17 @@ async def _fail_start(rt: Runtime, attempt_id: str, exc: Exception) -> None:
     async with rt.db.transaction() as session:
         attempt = await lock(session, PaymentAttempt, attempt_id)
         assert attempt is not None
-        await transition(session, ATTEMPT, attempt, "state", AttemptState.FAILED, now=now,
-                         order_id=attempt.order_id, actor=f"provider:{attempt.provider}",
-                         reason=reason[:500])
+        await transition(
+            session,
+            ATTEMPT,
+            attempt,
+            "state",
+            AttemptState.FAILED,
+            now=now,
+            order_id=attempt.order_id,
+            actor=f"provider:{attempt.provider}",
+            reason=reason[:500],
+        )
 
 
 # --- notifications -------------------------------------------------------------------
@@ -189,15 +213,21 @@ async def receive_notification(
         stored = await insert_ignore(
             session,
             Notification,
-            {"provider": provider.name, "dedupe_key": ref.dedupe_key[:200],
-             "attempt_id": attempt_id, "body_redacted": ref.body_redacted, "received_at": now},
+            {
+                "provider": provider.name,
+                "dedupe_key": ref.dedupe_key[:200],
+                "attempt_id": attempt_id,
+                "body_redacted": ref.body_redacted,
+                "received_at": now,
+            },
             conflict=["provider", "dedupe_key"],
         )
         if stored is None:
             return False
         if attempt is not None and attempt_id is not None:
-            await enqueue(session, verify_job(attempt), now=now,
-                          max_attempts=rt.settings.job_max_attempts)
+            await enqueue(
+                session, verify_job(attempt), now=now, max_attempts=rt.settings.job_max_attempts
+            )
         return True
 
 
@@ -207,9 +237,16 @@ async def audit_rejection(rt: Runtime, provider: str, reason: str, order_hint: s
         order_id = None
         if order_hint and await session.get(Order, order_hint) is not None:
             order_id = order_hint
-        audit(session, now=rt.clock.now(), order_id=order_id, machine="webhook",
-              subject_id=provider, event="rejected", actor=f"provider:{provider}",
-              reason=reason[:500])
+        audit(
+            session,
+            now=rt.clock.now(),
+            order_id=order_id,
+            machine="webhook",
+            subject_id=provider,
+            event="rejected",
+            actor=f"provider:{provider}",
+            reason=reason[:500],
+        )
 
 
 async def request_check(rt: Runtime, order_id: str, *, bucket: str) -> None:
@@ -228,8 +265,12 @@ async def request_check(rt: Runtime, order_id: str, *, bucket: str) -> None:
         ).scalars()
         now = rt.clock.now()
         for attempt in attempts:
-            await enqueue(session, verify_job(attempt, dedupe_key=f"check:{attempt.id}:{bucket}"),
-                          now=now, max_attempts=rt.settings.job_max_attempts)
+            await enqueue(
+                session,
+                verify_job(attempt, dedupe_key=f"check:{attempt.id}:{bucket}"),
+                now=now,
+                max_attempts=rt.settings.job_max_attempts,
+            )
 
 
 # --- settling ------------------------------------------------------------------------
@@ -275,14 +316,26 @@ async def settle(
         attempt.last_checked_at = now
         target, reason = _target(order, attempt, status)
         if target is not None:
-            if status.amount is not None and target in (AttemptState.SUCCEEDED, AttemptState.REVIEW):
+            if status.amount is not None and target in (
+                AttemptState.SUCCEEDED,
+                AttemptState.REVIEW,
+            ):
                 attempt.confirmed_amount_minor = status.amount.amount_minor
                 attempt.confirmed_currency = status.amount.currency
             if status.provider_ref and not attempt.provider_ref:
                 attempt.provider_ref = status.provider_ref
-            await transition(session, ATTEMPT, attempt, "state", target, now=now,
-                             order_id=order.id, actor=actor, reason=reason,
-                             data={"reported": status.status.value, **_safe(status.data)})
+            await transition(
+                session,
+                ATTEMPT,
+                attempt,
+                "state",
+                target,
+                now=now,
+                order_id=order.id,
+                actor=actor,
+                reason=reason,
+                data={"reported": status.status.value, **_safe(status.data)},
+            )
             await update_order_status(rt, session, order, actor=actor)
         return attempt.state
 
@@ -300,7 +353,10 @@ def _target(
             got = str(status.amount) if status.amount else "no amount"
             return AttemptState.REVIEW, f"provider confirmed {got}, the order is {attempt.price}"
         if order.payment_status in (PaymentStatus.PAID, PaymentStatus.REFUNDED):
-            return AttemptState.REVIEW, "the order was already paid by another attempt; refund this one"
+            return (
+                AttemptState.REVIEW,
+                "the order was already paid by another attempt; refund this one",
+            )
         return AttemptState.SUCCEEDED, status.reason or "confirmed by the provider"
     if current in OPEN_ATTEMPTS:
         return _FAILURES[status.status], status.reason or f"provider reports {status.status.value}"
@@ -332,15 +388,35 @@ async def update_order_status(
             )
         ).scalar_one()
         jobs = [
-            JobSpec(FULFIL_JOB, {"order_id": order.id}, dedupe_key=f"fulfil:{order.id}",
-                    order_id=order.id),
-            event_job("payment_confirmed", order.id, key=order.id, attempt_id=paid.id,
-                      amount={"amount_minor": paid.confirmed_amount_minor or paid.amount_minor,
-                              "currency": paid.confirmed_currency or paid.currency}),
+            JobSpec(
+                FULFIL_JOB,
+                {"order_id": order.id},
+                dedupe_key=f"fulfil:{order.id}",
+                order_id=order.id,
+            ),
+            event_job(
+                "payment_confirmed",
+                order.id,
+                key=order.id,
+                attempt_id=paid.id,
+                amount={
+                    "amount_minor": paid.confirmed_amount_minor or paid.amount_minor,
+                    "currency": paid.confirmed_currency or paid.currency,
+                },
+            ),
         ]
-    return await transition(session, ORDER, order, "payment_status", target, now=now,
-                            order_id=order.id, actor=actor, jobs=jobs,
-                            max_attempts=rt.settings.job_max_attempts)
+    return await transition(
+        session,
+        ORDER,
+        order,
+        "payment_status",
+        target,
+        now=now,
+        order_id=order.id,
+        actor=actor,
+        jobs=jobs,
+        max_attempts=rt.settings.job_max_attempts,
+    )
 
 
 def event_job(event: str, order_id: str, *, key: str, **payload: Any) -> JobSpec:
@@ -348,8 +424,12 @@ def event_job(event: str, order_id: str, *, key: str, **payload: Any) -> JobSpec
 
     ``key`` names the occurrence (the order, the asset, the token use): one job each.
     """
-    return JobSpec(EVENT_JOB, {"event": event, "order_id": order_id, **payload},
-                   dedupe_key=f"event:{event}:{key}", order_id=order_id)
+    return JobSpec(
+        EVENT_JOB,
+        {"event": event, "order_id": order_id, **payload},
+        dedupe_key=f"event:{event}:{key}",
+        order_id=order_id,
+    )
 
 
 def _safe(data: Any) -> dict[str, Any]:

@@ -33,6 +33,7 @@ DEFAULT_PLUGINS: Final = (
     "gated_delivery.default_plugins.local_storage",
     "gated_delivery.default_plugins.folder_mail",
     "gated_delivery.sandbox.fake_provider",
+    "gated_delivery.sandbox.pages",
 )
 
 
@@ -97,12 +98,16 @@ def _by_name(kind: str, batches: list[Any]) -> dict[str, Any]:
     return found
 
 
-def payment_providers(pm: pluggy.PluginManager, settings: CoreSettings) -> dict[str, PaymentProvider]:
+def payment_providers(
+    pm: pluggy.PluginManager, settings: CoreSettings
+) -> dict[str, PaymentProvider]:
     """Every payment provider offered, by name; a name offered twice is an error."""
     providers = _by_name("payment provider", _call(pm, "payment_providers", settings=settings))
     for name, provider in providers.items():
         if not isinstance(provider, PaymentProvider):
-            raise PluginError(f"payment provider {name!r} does not follow the PaymentProvider protocol")
+            raise PluginError(
+                f"payment provider {name!r} does not follow the PaymentProvider protocol"
+            )
     return providers
 
 
@@ -131,7 +136,9 @@ def mail_transport(pm: pluggy.PluginManager, settings: CoreSettings) -> MailTran
     return transport  # type: ignore[no-any-return]
 
 
-def staff_authenticator(pm: pluggy.PluginManager, settings: CoreSettings) -> StaffAuthenticator | None:
+def staff_authenticator(
+    pm: pluggy.PluginManager, settings: CoreSettings
+) -> StaffAuthenticator | None:
     """A host app's staff authentication, or None for the built-in login."""
     return pm.hook.staff_authenticator(settings=settings)  # type: ignore[no-any-return]
 
@@ -140,7 +147,11 @@ def sandbox_routes(
     pm: pluggy.PluginManager, settings: CoreSettings, providers: Mapping[str, PaymentProvider]
 ) -> list[Any]:
     """Every route plugins offer for ``/sandbox``."""
-    return [r for batch in _call(pm, "sandbox_routes", settings=settings, providers=providers) for r in batch or ()]
+    return [
+        r
+        for batch in _call(pm, "sandbox_routes", settings=settings, providers=providers)
+        for r in batch or ()
+    ]
 
 
 #: The event hooks and the arguments each takes, for the ``event`` job.

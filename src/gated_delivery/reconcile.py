@@ -80,9 +80,13 @@ async def _reconcile_attempt(
         return
     age = rt.clock.now() - attempt.created_at
     if status.status is ReportedStatus.PENDING and age > provider.session_lifetime:
-        status = ProviderStatus(ReportedStatus.EXPIRED, reason=(
-            f"still pending {int(age.total_seconds() // 60)} min after start; the payment "
-            f"page expires after {int(provider.session_lifetime.total_seconds() // 60)} min"))
+        status = ProviderStatus(
+            ReportedStatus.EXPIRED,
+            reason=(
+                f"still pending {int(age.total_seconds() // 60)} min after start; the payment "
+                f"page expires after {int(provider.session_lifetime.total_seconds() // 60)} min"
+            ),
+        )
     outcome = status.status.value
     if status.status is ReportedStatus.PENDING:
         report.add("still pending", f"{label}: provider reports pending; left as is")
@@ -101,8 +105,9 @@ async def _requeue_stuck_jobs(rt: Runtime, report: Report, dry_run: bool) -> Non
         jobs = list((await session.execute(sa.select(Job.id, Job.kind).where(stuck))).all())
         if not dry_run and jobs:
             await session.execute(
-                sa.update(Job).where(stuck).values(state=JobState.PENDING, locked_until=None,
-                                                   locked_by=None, run_after=now)
+                sa.update(Job)
+                .where(stuck)
+                .values(state=JobState.PENDING, locked_until=None, locked_by=None, run_after=now)
             )
     verb = "would requeue" if dry_run else "requeued"
     for job_id, kind in jobs:

@@ -142,9 +142,7 @@ OPEN_ATTEMPTS: Final = frozenset({A.CREATED, A.PENDING})
 UNSUCCESSFUL_ATTEMPTS: Final = frozenset({A.FAILED, A.CANCELLED, A.EXPIRED})
 
 
-def derive_payment_status(
-    current: PaymentStatus, attempts: list[AttemptState]
-) -> PaymentStatus:
+def derive_payment_status(current: PaymentStatus, attempts: list[AttemptState]) -> PaymentStatus:
     """The order status its attempts imply.
 
     REFUNDED is a staff decision and stays. A SUCCEEDED attempt makes the order PAID; an

@@ -73,8 +73,9 @@ async def execute(rt: Runtime, job: Job) -> JobState:
     except RetryLater as exc:
         error, retry_note = str(exc), True
     except Exception as exc:
-        log.warning("job %s (%s) failed on try %s: %s", job.id, job.kind, job.attempts,
-                    type(exc).__name__)
+        log.warning(
+            "job %s (%s) failed on try %s: %s", job.id, job.kind, job.attempts, type(exc).__name__
+        )
         error = f"{type(exc).__name__}: {exc}"[:2000]
     return await _record(rt, job, error, retry_note)
 
@@ -87,11 +88,17 @@ async def _record(rt: Runtime, job: Job, error: str, retry_note: bool) -> JobSta
     elif job.attempts < job.max_attempts:
         values |= {"state": JobState.PENDING, "run_after": _later(now, job.attempts)}
     elif retry_note:
-        values |= {"state": JobState.DONE, "finished_at": now,
-                   "last_error": f"gave up after {job.attempts} tries: {error}"}
+        values |= {
+            "state": JobState.DONE,
+            "finished_at": now,
+            "last_error": f"gave up after {job.attempts} tries: {error}",
+        }
     else:
-        values |= {"state": JobState.DEAD, "finished_at": now,
-                   "last_error": f"dead after {job.attempts} tries: {error}"[:2000]}
+        values |= {
+            "state": JobState.DEAD,
+            "finished_at": now,
+            "last_error": f"dead after {job.attempts} tries: {error}"[:2000],
+        }
     async with rt.db.transaction() as session:
         await session.execute(
             sa.update(Job).where(Job.id == job.id, Job.locked_by == job.locked_by).values(**values)

@@ -61,14 +61,18 @@ class FakeProvider:
     async def start_payment(self, request: PaymentRequest) -> PaymentStart:
         """Remember the request and send the buyer to the sandbox payment page."""
         if self.refuse_start_with:
-            raise ProviderError(self.name, self.refuse_start_with, "payment refused by the fake provider")
+            raise ProviderError(
+                self.name, self.refuse_start_with, "payment refused by the fake provider"
+            )
         self.started[request.attempt_id] = request
         return PaymentStart(
             redirect_url=f"{self.base_url}/sandbox/{self.name}/pay/{request.attempt_id}",
             provider_ref=f"{self.name}-{request.attempt_id}",
         )
 
-    async def verify_notification(self, raw: RawNotification, find_attempt: FindAttempt) -> NotificationRef:
+    async def verify_notification(
+        self, raw: RawNotification, find_attempt: FindAttempt
+    ) -> NotificationRef:
         """Check the HMAC-SHA256 of the body in ``X-Fake-Signature``, in constant time."""
         signature = raw.headers.get(SIGNATURE_HEADER, "")
         if not signature:
@@ -108,17 +112,25 @@ class FakeProvider:
         """Decide what ``check_status`` answers for an attempt (amount: the one asked)."""
         if amount is None and attempt_id in self.started:
             amount = self.started[attempt_id].amount
-        self.ledger[attempt_id] = ProviderStatus(status, amount=amount, provider_ref=f"{self.name}-{attempt_id}")
+        self.ledger[attempt_id] = ProviderStatus(
+            status, amount=amount, provider_ref=f"{self.name}-{attempt_id}"
+        )
 
-    def notification(self, attempt_id: str, *, status: str = "succeeded", event_id: str = "1") -> tuple[bytes, dict[str, str]]:
+    def notification(
+        self, attempt_id: str, *, status: str = "succeeded", event_id: str = "1"
+    ) -> tuple[bytes, dict[str, str]]:
         """An authentic notification: the body and headers to POST to ``notify``."""
-        body = json.dumps({"attempt_id": attempt_id, "status": status, "event_id": event_id}).encode()
+        body = json.dumps(
+            {"attempt_id": attempt_id, "status": status, "event_id": event_id}
+        ).encode()
         return body, {"content-type": "application/json", SIGNATURE_HEADER: self.sign(body)}
 
 
 def fake_secret(settings: CoreSettings) -> bytes:
     """The fake provider's signing secret, derived from ``GD_SECRET_KEY``."""
-    return hmac.new(settings.secret.encode(), b"fake-provider-notifications", hashlib.sha256).digest()
+    return hmac.new(
+        settings.secret.encode(), b"fake-provider-notifications", hashlib.sha256
+    ).digest()
 
 
 @hookimpl
@@ -150,12 +162,17 @@ def _routes(provider: FakeProvider) -> list[BaseRoute]:
             return HTMLResponse(_PAGE.format(amount=started.amount))
         form = await request.form()
         outcome = ReportedStatus(str(form.get("outcome", "failed")))
-        if outcome not in (ReportedStatus.SUCCEEDED, ReportedStatus.FAILED, ReportedStatus.CANCELLED):
+        if outcome not in (
+            ReportedStatus.SUCCEEDED,
+            ReportedStatus.FAILED,
+            ReportedStatus.CANCELLED,
+        ):
             return HTMLResponse("unknown outcome", status_code=400)
         provider.will_report(attempt_id, outcome)
         body, headers = provider.notification(attempt_id, status=outcome.value)
         return RedirectResponse(
-            started.return_url, status_code=303,
+            started.return_url,
+            status_code=303,
             background=BackgroundTask(_deliver, started.notify_url, body, headers),
         )
 

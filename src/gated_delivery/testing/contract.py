@@ -120,18 +120,24 @@ class ProviderContract:
         assert response.headers["location"].startswith(("http://", "https://"))
         async with rt.db.transaction() as session:
             attempt = (
-                await session.execute(
-                    sa.select(PaymentAttempt).where(PaymentAttempt.order_id == order.id)
-                    .order_by(PaymentAttempt.created_at.desc())
+                (
+                    await session.execute(
+                        sa.select(PaymentAttempt)
+                        .where(PaymentAttempt.order_id == order.id)
+                        .order_by(PaymentAttempt.created_at.desc())
+                    )
                 )
-            ).scalars().first()
+                .scalars()
+                .first()
+            )
             assert attempt is not None
             return view(attempt)
 
     async def _post(self, client: httpx.AsyncClient, name: str, wire: Wire) -> httpx.Response:
         body, headers, query = wire
-        return await client.post(f"/payments/{name}/notify", content=body, headers=headers,
-                                 params=query)
+        return await client.post(
+            f"/payments/{name}/notify", content=body, headers=headers, params=query
+        )
 
     async def _state(self, rt: Runtime, attempt: AttemptView) -> tuple[AttemptState, PaymentStatus]:
         async with rt.db.transaction() as session:
@@ -147,35 +153,64 @@ class ProviderContract:
     # --- the contract
 
     async def test_start_payment_sends_buyer_to_provider(
-        self, gd_client: httpx.AsyncClient, gd_runtime: Runtime, gd_order: Order,
+        self,
+        gd_client: httpx.AsyncClient,
+        gd_runtime: Runtime,
+        gd_order: Order,
         gd_provider_control: SimulatorControl,
     ) -> None:
-        attempt = await self._start(gd_client, gd_runtime, gd_order, gd_provider_control.provider_name)
-        assert await self._state(gd_runtime, attempt) == (AttemptState.PENDING, PaymentStatus.PENDING)
+        attempt = await self._start(
+            gd_client, gd_runtime, gd_order, gd_provider_control.provider_name
+        )
+        assert await self._state(gd_runtime, attempt) == (
+            AttemptState.PENDING,
+            PaymentStatus.PENDING,
+        )
 
     async def test_authentic_notification_pays_after_check(
-        self, gd_client: httpx.AsyncClient, gd_runtime: Runtime, gd_order: Order,
-        gd_provider_control: SimulatorControl, gd_run_jobs: Callable[[], Awaitable[int]],
+        self,
+        gd_client: httpx.AsyncClient,
+        gd_runtime: Runtime,
+        gd_order: Order,
+        gd_provider_control: SimulatorControl,
+        gd_run_jobs: Callable[[], Awaitable[int]],
     ) -> None:
         control = gd_provider_control
         attempt = await self._start(gd_client, gd_runtime, gd_order, control.provider_name)
         await control.settle(attempt, ReportedStatus.SUCCEEDED)
-        response = await self._post(gd_client, control.provider_name, await control.notification(attempt))
+        response = await self._post(
+            gd_client, control.provider_name, await control.notification(attempt)
+        )
         assert response.status_code == 200, response.text
         # the notification alone moved nothing: only the check does
-        assert await self._state(gd_runtime, attempt) == (AttemptState.PENDING, PaymentStatus.PENDING)
+        assert await self._state(gd_runtime, attempt) == (
+            AttemptState.PENDING,
+            PaymentStatus.PENDING,
+        )
         await gd_run_jobs()
-        assert await self._state(gd_runtime, attempt) == (AttemptState.SUCCEEDED, PaymentStatus.PAID)
+        assert await self._state(gd_runtime, attempt) == (
+            AttemptState.SUCCEEDED,
+            PaymentStatus.PAID,
+        )
         status = (await gd_client.get(f"/orders/{gd_order.id}/status")).json()
         assert status["payment"] == "paid"
-        assert await self._count(
-            gd_runtime, sa.select(sa.func.count()).select_from(Job).where(
-                Job.order_id == gd_order.id, Job.kind == FULFIL_JOB)
-        ) == 1
+        assert (
+            await self._count(
+                gd_runtime,
+                sa.select(sa.func.count())
+                .select_from(Job)
+                .where(Job.order_id == gd_order.id, Job.kind == FULFIL_JOB),
+            )
+            == 1
+        )
 
     async def test_forged_notification_is_refused_and_changes_nothing(
-        self, gd_client: httpx.AsyncClient, gd_runtime: Runtime, gd_order: Order,
-        gd_provider_control: SimulatorControl, gd_run_jobs: Callable[[], Awaitable[int]],
+        self,
+        gd_client: httpx.AsyncClient,
+        gd_runtime: Runtime,
+        gd_order: Order,
+        gd_provider_control: SimulatorControl,
+        gd_run_jobs: Callable[[], Awaitable[int]],
     ) -> None:
         control = gd_provider_control
         attempt = await self._start(gd_client, gd_runtime, gd_order, control.provider_name)
@@ -183,18 +218,30 @@ class ProviderContract:
         forged = control.forge(await control.notification(attempt))
         response = await self._post(gd_client, control.provider_name, forged)
         assert response.status_code == 400
-        assert await self._count(gd_runtime, sa.select(sa.func.count()).select_from(Notification)) == 0
+        assert (
+            await self._count(gd_runtime, sa.select(sa.func.count()).select_from(Notification)) == 0
+        )
         assert await gd_run_jobs() == 0
-        assert await self._state(gd_runtime, attempt) == (AttemptState.PENDING, PaymentStatus.PENDING)
-        rejected = await self._count(gd_runtime, sa.select(sa.func.count()).select_from(AuditEvent)
-                                     .where(AuditEvent.machine == "webhook",
-                                            AuditEvent.event == "rejected"))
+        assert await self._state(gd_runtime, attempt) == (
+            AttemptState.PENDING,
+            PaymentStatus.PENDING,
+        )
+        rejected = await self._count(
+            gd_runtime,
+            sa.select(sa.func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.machine == "webhook", AuditEvent.event == "rejected"),
+        )
         assert rejected == 1
 
     @pytest.mark.parametrize("outcome", list(EXPECTED), ids=lambda o: o.value)
     async def test_status_mapping(
-        self, outcome: ReportedStatus, gd_client: httpx.AsyncClient, gd_runtime: Runtime,
-        gd_order: Order, gd_provider_control: SimulatorControl,
+        self,
+        outcome: ReportedStatus,
+        gd_client: httpx.AsyncClient,
+        gd_runtime: Runtime,
+        gd_order: Order,
+        gd_provider_control: SimulatorControl,
         gd_run_jobs: Callable[[], Awaitable[int]],
     ) -> None:
         control = gd_provider_control
@@ -206,12 +253,18 @@ class ProviderContract:
         await gd_run_jobs()
         state, payment = await self._state(gd_runtime, attempt)
         assert state is EXPECTED[outcome]
-        expected_payment = PaymentStatus.PAID if outcome is ReportedStatus.SUCCEEDED else PaymentStatus.FAILED
+        expected_payment = (
+            PaymentStatus.PAID if outcome is ReportedStatus.SUCCEEDED else PaymentStatus.FAILED
+        )
         assert payment is expected_payment
 
     async def test_duplicate_and_late_notifications_deliver_once(
-        self, gd_client: httpx.AsyncClient, gd_runtime: Runtime, gd_order: Order,
-        gd_provider_control: SimulatorControl, gd_run_jobs: Callable[[], Awaitable[int]],
+        self,
+        gd_client: httpx.AsyncClient,
+        gd_runtime: Runtime,
+        gd_order: Order,
+        gd_provider_control: SimulatorControl,
+        gd_run_jobs: Callable[[], Awaitable[int]],
     ) -> None:
         control = gd_provider_control
         attempt = await self._start(gd_client, gd_runtime, gd_order, control.provider_name)
@@ -219,7 +272,10 @@ class ProviderContract:
         early = await control.notification(attempt)
         assert (await self._post(gd_client, control.provider_name, early)).status_code == 200
         await gd_run_jobs()
-        assert await self._state(gd_runtime, attempt) == (AttemptState.PENDING, PaymentStatus.PENDING)
+        assert await self._state(gd_runtime, attempt) == (
+            AttemptState.PENDING,
+            PaymentStatus.PENDING,
+        )
         await control.settle(attempt, ReportedStatus.SUCCEEDED)
         wire = await control.notification(attempt)
         for _ in range(3):
@@ -228,18 +284,34 @@ class ProviderContract:
         # the early notification is delivered again, late and out of order
         assert (await self._post(gd_client, control.provider_name, early)).status_code == 200
         await gd_run_jobs()
-        assert await self._state(gd_runtime, attempt) == (AttemptState.SUCCEEDED, PaymentStatus.PAID)
-        paid_events = await self._count(gd_runtime, sa.select(sa.func.count()).select_from(AuditEvent)
-                                        .where(AuditEvent.order_id == gd_order.id,
-                                               AuditEvent.to_state == PaymentStatus.PAID.value))
+        assert await self._state(gd_runtime, attempt) == (
+            AttemptState.SUCCEEDED,
+            PaymentStatus.PAID,
+        )
+        paid_events = await self._count(
+            gd_runtime,
+            sa.select(sa.func.count())
+            .select_from(AuditEvent)
+            .where(
+                AuditEvent.order_id == gd_order.id, AuditEvent.to_state == PaymentStatus.PAID.value
+            ),
+        )
         assert paid_events == 1
-        fulfil_jobs = await self._count(gd_runtime, sa.select(sa.func.count()).select_from(Job)
-                                        .where(Job.order_id == gd_order.id, Job.kind == FULFIL_JOB))
+        fulfil_jobs = await self._count(
+            gd_runtime,
+            sa.select(sa.func.count())
+            .select_from(Job)
+            .where(Job.order_id == gd_order.id, Job.kind == FULFIL_JOB),
+        )
         assert fulfil_jobs == 1
 
     async def test_amount_mismatch_goes_to_review(
-        self, gd_client: httpx.AsyncClient, gd_runtime: Runtime, gd_order: Order,
-        gd_provider_control: SimulatorControl, gd_run_jobs: Callable[[], Awaitable[int]],
+        self,
+        gd_client: httpx.AsyncClient,
+        gd_runtime: Runtime,
+        gd_order: Order,
+        gd_provider_control: SimulatorControl,
+        gd_run_jobs: Callable[[], Awaitable[int]],
     ) -> None:
         control = gd_provider_control
         attempt = await self._start(gd_client, gd_runtime, gd_order, control.provider_name)
@@ -253,8 +325,12 @@ class ProviderContract:
         assert status["downloadable"] is False
 
     async def test_provider_down_is_retried_and_never_paid(
-        self, gd_client: httpx.AsyncClient, gd_runtime: Runtime, gd_order: Order,
-        gd_provider_control: SimulatorControl, gd_run_jobs: Callable[[], Awaitable[int]],
+        self,
+        gd_client: httpx.AsyncClient,
+        gd_runtime: Runtime,
+        gd_order: Order,
+        gd_provider_control: SimulatorControl,
+        gd_run_jobs: Callable[[], Awaitable[int]],
     ) -> None:
         control = gd_provider_control
         attempt = await self._start(gd_client, gd_runtime, gd_order, control.provider_name)
@@ -263,12 +339,20 @@ class ProviderContract:
         with control.down():
             assert (await self._post(gd_client, control.provider_name, wire)).status_code == 200
             await gd_run_jobs()
-            assert await self._state(gd_runtime, attempt) == (AttemptState.PENDING, PaymentStatus.PENDING)
+            assert await self._state(gd_runtime, attempt) == (
+                AttemptState.PENDING,
+                PaymentStatus.PENDING,
+            )
             async with gd_runtime.db.transaction() as session:
-                job = (await session.execute(sa.select(Job).where(Job.order_id == gd_order.id))).scalar_one()
+                job = (
+                    await session.execute(sa.select(Job).where(Job.order_id == gd_order.id))
+                ).scalar_one()
                 assert job.state is JobState.PENDING
                 assert job.last_error
         clock: Any = gd_runtime.clock
         clock.advance(minutes=15)  # past the first backoff
         await gd_run_jobs()
-        assert await self._state(gd_runtime, attempt) == (AttemptState.SUCCEEDED, PaymentStatus.PAID)
+        assert await self._state(gd_runtime, attempt) == (
+            AttemptState.SUCCEEDED,
+            PaymentStatus.PAID,
+        )

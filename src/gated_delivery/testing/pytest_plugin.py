@@ -142,7 +142,11 @@ if pytest_asyncio is not None:
         """A product delivered without generation or review, with one tier ``std``."""
         async with gd_runtime.db.transaction() as session:
             product, _tier = await upsert_product(
-                session, slug="guide", title="Guide", tier_id="std", tier_label="Standard",
+                session,
+                slug="guide",
+                title="Guide",
+                tier_id="std",
+                tier_label="Standard",
                 price=gd_price,
             )
         return product
@@ -152,8 +156,12 @@ if pytest_asyncio is not None:
         """An UNPAID order for the test product."""
         async with gd_runtime.db.transaction() as session:
             return await create_order(
-                session, product_slug=gd_product.slug, tier_id="std",
-                buyer_email="awa@example.org", buyer_name="Awa", now=gd_runtime.clock.now(),
+                session,
+                product_slug=gd_product.slug,
+                tier_id="std",
+                buyer_email="awa@example.org",
+                buyer_name="Awa",
+                now=gd_runtime.clock.now(),
             )
 
     __all__ = ["PriceTier", "ReportedStatus"]

@@ -54,8 +54,12 @@ async def choose_provider(request: Request) -> Response:
     return templates.TemplateResponse(
         request,
         "checkout.html",
-        {"order": order, "price": str(order.price), "providers": providers,
-         "base": request.scope.get("root_path", "")},
+        {
+            "order": order,
+            "price": str(order.price),
+            "providers": providers,
+            "base": request.scope.get("root_path", ""),
+        },
     )
 
 

@@ -65,7 +65,8 @@ async def known_error(request: Request, exc: Exception) -> Response:
         return error_response(request, 409, str(exc))
     if isinstance(exc, ProviderError):
         return error_response(
-            request, 502,
+            request,
+            502,
             "the payment could not start; try again or use another payment method "
             "(le paiement n'a pas pu démarrer : réessayez ou choisissez un autre moyen)",
         )
@@ -75,8 +76,9 @@ async def known_error(request: Request, exc: Exception) -> Response:
 async def unexpected_error(request: Request, exc: Exception) -> Response:
     """A bug or an outage: log it with a reference, show only the reference."""
     reference = new_public_id()[:10]
-    log.error("unexpected error %s on %s %s", reference, request.method, request.url.path,
-              exc_info=exc)
+    log.error(
+        "unexpected error %s on %s %s", reference, request.method, request.url.path, exc_info=exc
+    )
     return error_response(request, 500, f"internal error; quote reference {reference}")
 
 

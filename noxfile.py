@@ -1,0 +1,72 @@
+"""Every task of the project: ``nox -s tests``, ``lint``, ``bench``, ``demo``."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.sessions = ["lint", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+#: Plugin distributions under plugins/, each with its own pyproject.toml and tests/.
+PLUGINS = sorted(p for p in (ROOT / "plugins").glob("*") if (p / "pyproject.toml").exists())
+
+
+def _install_all(session: nox.Session) -> None:
+    session.install("-e", ".[testing]")
+    for plugin in PLUGINS:
+        session.install("-e", f"{plugin}[testing]")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Core and plugin tests: SQLite always, PostgreSQL when GD_TEST_DATABASE_URL is set."""
+    _install_all(session)
+    if not os.environ.get("GD_TEST_DATABASE_URL"):
+        session.log("GD_TEST_DATABASE_URL is not set: PostgreSQL tests will be skipped")
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {"GD_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/migrations.sqlite3"}
+        session.run("alembic", "upgrade", "head", env=env)
+        session.run("alembic", "check", env=env)
+    paths = ["tests", *(str(p / "tests") for p in PLUGINS if (p / "tests").exists())]
+    session.run("pytest", *paths, *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check, ruff format --check, and mypy --strict on the core."""
+    _install_all(session)
+    session.install("ruff", "mypy")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("mypy", "--strict", "src/gated_delivery")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks; they print figures (PostgreSQL ones need GD_TEST_DATABASE_URL)."""
+    _install_all(session)
+    for script in sorted((ROOT / "bench").glob("*.py")):
+        session.run("python", str(script), *session.posargs)
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """The sandbox demo: a fresh database, sample products, the app on 127.0.0.1:8000."""
+    _install_all(session)
+    folder = ROOT / ".demo"
+    folder.mkdir(exist_ok=True)
+    env = {
+        "GD_SANDBOX": "1",
+        "GD_DATABASE_URL": f"sqlite+aiosqlite:///{folder}/demo.sqlite3",
+        "PRIVATE_MEDIA_ROOT": str(folder / "private-media"),
+        "GD_MAIL_DIR": str(folder / "mail"),
+        "GD_BASE_URL": "http://127.0.0.1:8000",
+    }
+    session.run("python", "-m", "gated_delivery.sandbox.demo", env=env)
+    session.run("gated-delivery", "serve", "--sandbox", "--port", "8000", env=env)

@@ -1,0 +1,353 @@
+"""The ``gated-delivery`` command line.
+
+Every command builds its own runtime from the environment; errors end with one clear line
+and a non-zero exit status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import mimetypes
+import re
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import click
+
+from gated_delivery import __version__
+from gated_delivery.catalogue import list_products, upsert_product
+from gated_delivery.config import CoreSettings, load_settings
+from gated_delivery.errors import GatedDeliveryError, InvalidInput
+from gated_delivery.ids import new_public_id
+from gated_delivery.jobs.worker import Worker
+from gated_delivery.models import Asset, AssetKind
+from gated_delivery.money import Money
+from gated_delivery.orders import create_order, describe_order
+from gated_delivery.reconcile import reconcile
+from gated_delivery.runtime import Runtime, build_runtime
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _fail_cleanly(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn our typed errors into one ``Error: ...`` line and exit status 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except GatedDeliveryError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapper
+
+
+def _settings(**overrides: Any) -> CoreSettings:
+    return load_settings(**overrides)
+
+
+def _run(settings: CoreSettings, job: Callable[[Runtime], Awaitable[R]]) -> R:
+    async def main() -> R:
+        rt = build_runtime(settings)
+        try:
+            return await job(rt)
+        finally:
+            await rt.close()
+
+    return asyncio.run(main())
+
+
+@click.group()
+@click.version_option(__version__, prog_name="gated-delivery")
+def main() -> None:
+    """Sell deliverables released only after the payment provider confirms payment."""
+
+
+# --- db ------------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+@_fail_cleanly
+def db_upgrade() -> None:
+    """Create or upgrade the tables (GD_DATABASE_URL) to the latest migration."""
+    settings = _settings()
+    _run(settings, lambda rt: rt.db.upgrade())
+    click.echo("database is up to date")
+
+
+@db.command("check")
+@_fail_cleanly
+def db_check() -> None:
+    """Fail if the models and the migrated schema differ."""
+    _run(_settings(), lambda rt: rt.db.check())
+    click.echo("schema matches the models")
+
+
+# --- serve and worker ----------------------------------------------------------------
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--sandbox", is_flag=True, help="Mount the simulators; fake provider; demo key.")
+@_fail_cleanly
+def serve(host: str, port: int, sandbox: bool) -> None:
+    """Serve the app with the installed plugins (and the embedded worker) with uvicorn."""
+    import uvicorn  # noqa: PLC0415 - only this command needs the server
+
+    from gated_delivery.web import create_app  # noqa: PLC0415
+
+    overrides: dict[str, Any] = {"sandbox": True} if sandbox else {}
+    app = create_app(_settings(**overrides))
+    uvicorn.run(app, host=host, port=port, proxy_headers=True)
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Run the jobs due now, then exit.")
+@_fail_cleanly
+def worker(once: bool) -> None:
+    """Run outbox jobs (and the periodic reconciler) outside the web process."""
+    settings = _settings()
+
+    async def run(rt: Runtime) -> None:
+        runner = Worker(rt)
+        if once:
+            count = await runner.run_once()
+            click.echo(f"ran {count} job(s)")
+            return
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        click.echo(f"worker {runner.id} running; Ctrl-C to stop")
+        await runner.run_forever(stop)
+
+    _run(settings, run)
+
+
+@main.command("reconcile")
+@click.option(
+    "--min-age",
+    "min_age",
+    default=15,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Only payments at least this many minutes old.",
+)
+@click.option("--dry-run", is_flag=True, help="Ask the providers, print, change nothing.")
+@_fail_cleanly
+def reconcile_command(min_age: int, dry_run: bool) -> None:
+    """Settle pending payments with their provider, expire abandoned ones, requeue stuck jobs."""
+
+    async def run(rt: Runtime) -> None:
+        report = await reconcile(rt, min_age=timedelta(minutes=min_age), dry_run=dry_run)
+        for line in report.lines:
+            click.echo(line)
+        click.echo(report.summary())
+
+    _run(_settings(), run)
+
+
+# --- products ------------------------------------------------------------------------
+
+
+@main.group()
+def products() -> None:
+    """Products and price tiers."""
+
+
+@products.command("add")
+@click.argument("slug")
+@click.option("--title", required=True)
+@click.option("--amount", required=True, help="Price in major units: 5000 (XOF), 12.50 (EUR).")
+@click.option("--currency", required=True, help="ISO 4217 code: XOF, XAF, GNF, CDF, EUR, USD.")
+@click.option("--tier", "tier_id", default="standard", show_default=True)
+@click.option("--label", default=None, help="The tier's label (default: the tier id).")
+@click.option("--review", is_flag=True, help="Staff must upload a final before publishing.")
+@click.option("--generator", default=None, help="Name of the generator plugin to use.")
+@click.option(
+    "--file",
+    "file_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A file delivered to every buyer.",
+)
+@_fail_cleanly
+def products_add(
+    slug: str,
+    title: str,
+    amount: str,
+    currency: str,
+    tier_id: str,
+    label: str | None,
+    review: bool,
+    generator: str | None,
+    file_path: Path | None,
+) -> None:
+    """Add a product (or, for an existing SLUG, another price tier)."""
+    price = Money.parse(amount, currency.upper())
+
+    async def run(rt: Runtime) -> None:
+        if generator and generator not in rt.generators:
+            known = ", ".join(sorted(rt.generators)) or "none installed"
+            raise InvalidInput(f"no generator named {generator!r} ({known})")
+        async with rt.db.transaction() as session:
+            product, tier = await upsert_product(
+                session,
+                slug=slug,
+                title=title,
+                tier_id=tier_id,
+                tier_label=label or tier_id,
+                price=price,
+                requires_review=review,
+                generator=generator,
+            )
+            product_id = product.id
+        if file_path is not None:
+            await _store_product_file(rt, product_id, file_path)
+        click.echo(f"{slug}/{tier.tier_id}: {title} — {price}")
+
+    _run(_settings(), run)
+
+
+async def _store_product_file(rt: Runtime, product_id: int, path: Path) -> None:
+    key = f"products/{new_public_id()}"
+
+    async def chunks() -> AsyncIterator[bytes]:
+        with path.open("rb") as handle:
+            while chunk := handle.read(256 * 1024):
+                yield chunk
+
+    stored = await rt.storage.save(key, chunks())
+    async with rt.db.transaction() as session:
+        session.add(
+            Asset(
+                product_id=product_id,
+                kind=AssetKind.PRODUCT_FILE,
+                storage=rt.storage.name,
+                key=stored.key,
+                filename=display_name(path.name),
+                media_type=mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+                size_bytes=stored.size_bytes,
+                sha256=stored.sha256,
+                created_at=rt.clock.now(),
+            )
+        )
+
+
+def display_name(name: str) -> str:
+    """A file name safe to show and to put in Content-Disposition (display only)."""
+    cleaned = re.sub(r"[^\w.\- ]", "_", name).strip(" .")
+    return cleaned[:200] or "file"
+
+
+@products.command("list")
+@_fail_cleanly
+def products_list() -> None:
+    """List products and their tiers."""
+
+    async def run(rt: Runtime) -> None:
+        async with rt.db.transaction() as session:
+            found = await list_products(session)
+            if not found:
+                click.echo("no products yet; add one with `gated-delivery products add`")
+            for product in found:
+                flags = [
+                    f
+                    for f, on in (
+                        ("review", product.requires_review),
+                        (f"generator={product.generator}", product.generator),
+                    )
+                    if on
+                ]
+                click.echo(
+                    f"{product.slug}: {product.title}" + (f" [{', '.join(flags)}]" if flags else "")
+                )
+                for tier in product.tiers:
+                    click.echo(f"  {tier.tier_id}: {tier.label} — {tier.price}")
+
+    _run(_settings(), run)
+
+
+# --- orders --------------------------------------------------------------------------
+
+
+@main.group()
+def orders() -> None:
+    """Orders."""
+
+
+@orders.command("create")
+@click.option("--product", "product_slug", required=True)
+@click.option("--tier", "tier_id", default=None, help="Default: the product's only tier.")
+@click.option("--email", required=True)
+@click.option("--name", default="")
+@_fail_cleanly
+def orders_create(product_slug: str, tier_id: str | None, email: str, name: str) -> None:
+    """Create an UNPAID order and print its public id."""
+
+    async def run(rt: Runtime) -> str:
+        async with rt.db.transaction() as session:
+            tier = tier_id or await _only_tier(session, product_slug)
+            order = await create_order(
+                session,
+                product_slug=product_slug,
+                tier_id=tier,
+                buyer_email=email,
+                buyer_name=name,
+                now=rt.clock.now(),
+                actor="operator",
+            )
+            return order.id
+
+    click.echo(_run(_settings(), run))
+
+
+async def _only_tier(session: Any, slug: str) -> str:
+    for product in await list_products(session):
+        if product.slug == slug:
+            if len(product.tiers) == 1:
+                return product.tiers[0].tier_id
+            tiers = ", ".join(t.tier_id for t in product.tiers)
+            raise InvalidInput(f"product {slug!r} has several tiers ({tiers}); pass --tier")
+    raise InvalidInput(f"no product {slug!r}; see `gated-delivery products list`")
+
+
+@orders.command("show")
+@click.argument("order_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_fail_cleanly
+def orders_show(order_id: str, as_json: bool) -> None:
+    """Show an order: states, payment attempts, jobs, assets and the audit trail."""
+
+    async def run(rt: Runtime) -> dict[str, Any]:
+        async with rt.db.transaction() as session:
+            return await describe_order(session, order_id)
+
+    info = _run(_settings(), run)
+    if as_json:
+        click.echo(json.dumps(info, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"order {info['id']}  {info['product']}/{info['tier']}  {info['amount']}")
+    click.echo(f"  buyer: {info['buyer']['name']} <{info['buyer']['email']}>")
+    click.echo(f"  payment: {info['payment']}   fulfilment: {info['fulfilment']}")
+    for a in info["attempts"]:
+        click.echo(f"  attempt {a['id']} via {a['provider']}: {a['state']}")
+    for j in info["jobs"]:
+        error = f" — {j['last_error']}" if j["last_error"] else ""
+        click.echo(f"  job {j['id']} {j['kind']}: {j['state']} after {j['attempts']} tries{error}")
+    click.echo("  audit:")
+    for e in info["audit"]:
+        move = f" {e['from'] or ''}→{e['to']}" if e["to"] else ""
+        reason = f" ({e['reason']})" if e["reason"] else ""
+        click.echo(f"    {e['at']} {e['machine']} {e['event']}{move} by {e['actor']}{reason}")
