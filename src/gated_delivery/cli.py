@@ -104,9 +104,9 @@ def db_check() -> None:
 @_fail_cleanly
 def serve(host: str, port: int, sandbox: bool) -> None:
     """Serve the app with the installed plugins (and the embedded worker) with uvicorn."""
-    import uvicorn  # noqa: PLC0415 - only this command needs the server
+    import uvicorn
 
-    from gated_delivery.web import create_app  # noqa: PLC0415
+    from gated_delivery.web import create_app
 
     overrides: dict[str, Any] = {"sandbox": True} if sandbox else {}
     app = create_app(_settings(**overrides))

@@ -15,7 +15,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from gated_delivery.errors import ConfigurationError
 
 #: The key sandbox mode falls back to; refused everywhere else.
-SANDBOX_SECRET_KEY: Final = "sandbox-only-insecure-key-never-use-this-in-production"
+SANDBOX_SECRET_KEY: Final = "sandbox-only-insecure-key-never-use-this-in-production"  # noqa: S105 - public on purpose, refused outside sandbox
 _KNOWN_BAD_KEYS: Final = frozenset(
     {SANDBOX_SECRET_KEY, "changeme", "change-me", "secret", "please-change-me"}
 )

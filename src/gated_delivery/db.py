@@ -136,7 +136,7 @@ async def insert_ignore(
     Returns the new row's primary key, or None when it already existed. One statement, so a
     duplicate never aborts the surrounding transaction.
     """
-    table = model.__table__
+    table: Any = model.__table__
     pk = model.__mapper__.primary_key[0]
     insert: Any = (
         postgresql.insert(table)

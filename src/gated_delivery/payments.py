@@ -126,8 +126,10 @@ async def start_attempt(rt: Runtime, order_id: str, provider_name: str) -> Start
         raise
     async with rt.db.transaction() as session:
         order = await lock(session, Order, order_id)
-        attempt = await lock(session, PaymentAttempt, attempt.id)
-        assert order is not None and attempt is not None  # rows are never deleted here
+        pending = await lock(session, PaymentAttempt, attempt.id)
+        assert order is not None  # rows are never deleted while a payment runs
+        assert pending is not None
+        attempt = pending
         attempt.provider_ref = start.provider_ref
         attempt.provider_data = dict(start.provider_data)
         await transition(
@@ -204,11 +206,10 @@ async def receive_notification(
     async with rt.db.transaction() as session:
         ref = await provider.verify_notification(raw, lambda i: find_attempt(session, i))
         attempt = await session.get(PaymentAttempt, ref.attempt_id)
-        if attempt is None or attempt.provider != provider.name:
-            # an authentic notification about a payment we do not know: keep it, act on nothing
-            attempt_id = None
-        else:
-            attempt_id = attempt.id
+        if attempt is not None and attempt.provider != provider.name:
+            attempt = None  # another provider's attempt: this notification cannot be about it
+        # an authentic notification about a payment we do not know is kept, and acts on nothing
+        attempt_id = attempt.id if attempt is not None else None
         now = rt.clock.now()
         stored = await insert_ignore(
             session,
@@ -224,7 +225,7 @@ async def receive_notification(
         )
         if stored is None:
             return False
-        if attempt is not None and attempt_id is not None:
+        if attempt is not None:
             await enqueue(
                 session, verify_job(attempt), now=now, max_attempts=rt.settings.job_max_attempts
             )
@@ -312,7 +313,8 @@ async def settle(
         ).scalar_one()
         order = await lock(session, Order, order_id)
         attempt = await lock(session, PaymentAttempt, attempt_id)
-        assert order is not None and attempt is not None
+        assert order is not None
+        assert attempt is not None
         attempt.last_checked_at = now
         target, reason = _target(order, attempt, status)
         if target is not None:

@@ -67,7 +67,9 @@ def make_plugin_manager(
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
-        raise PluginError(f"plugin {exc.plugin!r} has a hook gated-delivery does not know: {exc}")
+        raise PluginError(
+            f"plugin {exc.plugin!r} has a hook gated-delivery does not know: {exc}"
+        ) from None
     return pm
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import re
@@ -36,7 +37,9 @@ class LocalStorage:
         """Stream into a temporary file, fsync it, then rename it into place."""
         path = self._path(key)
         await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
+        fd, tmp_name = await asyncio.to_thread(
+            tempfile.mkstemp, dir=path.parent, prefix=".incoming-"
+        )
         digest, size = hashlib.sha256(), 0
         try:
             with os.fdopen(fd, "wb") as out:
@@ -48,14 +51,15 @@ class LocalStorage:
                 await asyncio.to_thread(os.fsync, out.fileno())
             await asyncio.to_thread(os.replace, tmp_name, path)
         except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
+            # also on cancellation: never leave a partial file behind
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp_name)
             raise
         return StoredObject(key=key, size_bytes=size, sha256=digest.hexdigest())
 
     async def open(self, key: str) -> AsyncIterator[bytes]:
         """Yield the file in chunks of 256 KiB."""
-        path = self._path(key)
-        handle = await asyncio.to_thread(path.open, "rb")
+        handle = await asyncio.to_thread(open, self._path(key), "rb")
         try:
             while chunk := await asyncio.to_thread(handle.read, CHUNK_BYTES):
                 yield chunk

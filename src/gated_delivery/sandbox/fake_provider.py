@@ -8,6 +8,7 @@ choose the outcome.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -37,6 +38,7 @@ from gated_delivery.hookspecs import (
     hookimpl,
 )
 from gated_delivery.money import Money
+from gated_delivery.web.templating import templates
 
 SIGNATURE_HEADER = "x-fake-signature"
 
@@ -141,15 +143,10 @@ def payment_providers(settings: CoreSettings) -> Iterable[PaymentProvider]:
     return [FakeProvider(secret=fake_secret(settings), base_url=settings.base_url)]
 
 
-_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Fake provider</title></head><body style="font-family:sans-serif;max-width:32rem;margin:2rem auto">
-<h1>Fake payment provider</h1><p>Sandbox: no money moves. Amount asked: <strong>{amount}</strong></p>
-<form method="post">
-<button name="outcome" value="succeeded">Pay</button>
-<button name="outcome" value="failed">Refuse</button>
-<button name="outcome" value="cancelled">Cancel</button>
-</form></body></html>"""
+#: The outcomes a person can pick on the sandbox payment page.
+PAGE_OUTCOMES = {
+    s.value: s for s in (ReportedStatus.SUCCEEDED, ReportedStatus.FAILED, ReportedStatus.CANCELLED)
+}
 
 
 def _routes(provider: FakeProvider) -> list[BaseRoute]:
@@ -159,14 +156,12 @@ def _routes(provider: FakeProvider) -> list[BaseRoute]:
         if started is None:
             return HTMLResponse("unknown payment", status_code=404)
         if request.method == "GET":
-            return HTMLResponse(_PAGE.format(amount=started.amount))
+            return templates.TemplateResponse(
+                request, "sandbox_fake_pay.html", {"amount": str(started.amount)}
+            )
         form = await request.form()
-        outcome = ReportedStatus(str(form.get("outcome", "failed")))
-        if outcome not in (
-            ReportedStatus.SUCCEEDED,
-            ReportedStatus.FAILED,
-            ReportedStatus.CANCELLED,
-        ):
+        outcome = PAGE_OUTCOMES.get(str(form.get("outcome", "")))
+        if outcome is None:
             return HTMLResponse("unknown outcome", status_code=400)
         provider.will_report(attempt_id, outcome)
         body, headers = provider.notification(attempt_id, status=outcome.value)
@@ -183,10 +178,8 @@ async def _deliver(url: str, body: bytes, headers: Mapping[str, str]) -> None:
     # the webhook travels over loopback like a real provider's; losing it is survivable
     # (the return page and the reconciler also check), so a failure is not raised
     async with httpx.AsyncClient(timeout=10) as client:
-        try:
+        with contextlib.suppress(httpx.HTTPError):
             await client.post(url, content=body, headers=dict(headers))
-        except httpx.HTTPError:
-            pass
 
 
 @hookimpl

@@ -143,7 +143,8 @@ class ProviderContract:
         async with rt.db.transaction() as session:
             row = await session.get(PaymentAttempt, attempt.attempt_id)
             order = await session.get(Order, attempt.order_id)
-            assert row is not None and order is not None
+            assert row is not None
+            assert order is not None
             return row.state, order.payment_status
 
     async def _count(self, rt: Runtime, query: Any) -> int:

@@ -6,7 +6,7 @@ import asyncio
 import shutil
 from pathlib import Path
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 
 from gated_delivery.db import Database
 from gated_delivery.ids import new_public_id

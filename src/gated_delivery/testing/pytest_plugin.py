@@ -19,17 +19,19 @@ import pytest
 try:
     import httpx
     import pytest_asyncio
-except ImportError:  # pragma: no cover - the plugin stays inert without the testing extra
-    pytest_asyncio = None
 
-if pytest_asyncio is not None:
+    HAS_ASYNC_SUPPORT = True
+except ImportError:  # pragma: no cover - the plugin stays inert without the testing extra
+    HAS_ASYNC_SUPPORT = False
+
+if HAS_ASYNC_SUPPORT:
+    from gated_delivery.catalogue import upsert_product
     from gated_delivery.config import SANDBOX_SECRET_KEY, CoreSettings
     from gated_delivery.db import Database
     from gated_delivery.hookspecs import ReportedStatus
     from gated_delivery.jobs.worker import Worker
     from gated_delivery.models import Order, PriceTier, Product
     from gated_delivery.money import Money
-    from gated_delivery.catalogue import upsert_product
     from gated_delivery.orders import create_order
     from gated_delivery.runtime import Runtime, build_runtime
     from gated_delivery.sandbox.fake_provider import FakeProvider

@@ -1,0 +1,202 @@
+"""The command line (cli.py), run as a user would, against a SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from gated_delivery.cli import main
+from gated_delivery.config import load_settings
+from gated_delivery.models import PaymentAttempt
+from gated_delivery.payments import start_attempt
+from gated_delivery.runtime import build_runtime
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GD_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/cli.sqlite3")
+    monkeypatch.setenv("GD_SANDBOX", "1")
+    monkeypatch.setenv("PRIVATE_MEDIA_ROOT", str(tmp_path / "media"))
+    runner = CliRunner()
+    assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
+    return runner
+
+
+def run(cli: CliRunner, *args: str, ok: bool = True) -> str:
+    result = cli.invoke(main, list(args))
+    assert (result.exit_code == 0) is ok, result.output
+    return result.output
+
+
+def test_products_add_a_second_tier_and_list(cli: CliRunner, tmp_path: Path) -> None:
+    guide = tmp_path / "guide.pdf"
+    guide.write_bytes(b"%PDF-1.7 guide")
+    run(
+        cli,
+        "products",
+        "add",
+        "guide",
+        "--title",
+        "Guide",
+        "--amount",
+        "5000",
+        "--currency",
+        "XOF",
+        "--file",
+        str(guide),
+    )
+    run(
+        cli,
+        "products",
+        "add",
+        "guide",
+        "--title",
+        "Guide",
+        "--amount",
+        "9000",
+        "--currency",
+        "xof",
+        "--tier",
+        "plus",
+        "--label",
+        "Plus",
+    )
+    run(
+        cli,
+        "products",
+        "add",
+        "kit",
+        "--title",
+        "Kit",
+        "--amount",
+        "12.50",
+        "--currency",
+        "EUR",
+        "--review",
+    )
+    listing = run(cli, "products", "list")
+    assert "guide: Guide" in listing
+    assert "standard: standard — 5000 XOF" in listing
+    assert "plus: Plus — 9000 XOF" in listing
+    assert "kit: Kit [review]" in listing
+    assert "12.50 EUR" in listing
+    stored = list((tmp_path / "media" / "products").iterdir())
+    assert [p.read_bytes() for p in stored] == [b"%PDF-1.7 guide"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--amount", "12.5", "--currency", "XOF"), "more decimals than XOF allows"),
+        (("--amount", "5000", "--currency", "BTC"), "unsupported currency 'BTC'"),
+        (("--amount", "0", "--currency", "XOF"), "a price must be positive"),
+        (
+            ("--amount", "5000", "--currency", "XOF", "--generator", "nope"),
+            "no generator named 'nope'",
+        ),
+    ],
+)
+def test_bad_products_exit_non_zero_with_one_line(
+    cli: CliRunner, args: tuple[str, ...], message: str
+) -> None:
+    output = run(cli, "products", "add", "x", "--title", "X", *args, ok=False)
+    assert message in output
+    assert output.count("\n") == 1
+    assert "Traceback" not in output
+    assert "no products yet" in run(cli, "products", "list")
+
+
+def test_orders_create_and_show(cli: CliRunner) -> None:
+    run(
+        cli, "products", "add", "guide", "--title", "Guide", "--amount", "5000", "--currency", "XOF"
+    )
+    order_id = run(
+        cli, "orders", "create", "--product", "guide", "--email", "awa@example.org", "--name", "Awa"
+    ).strip()
+    assert len(order_id) == 22
+    shown = run(cli, "orders", "show", order_id)
+    assert "payment: unpaid   fulfilment: received" in shown
+    assert "order created →unpaid by operator" in shown
+    data = json.loads(run(cli, "orders", "show", order_id, "--json"))
+    assert (data["id"], data["payment"], data["buyer"]["email"]) == (
+        order_id,
+        "unpaid",
+        "awa@example.org",
+    )
+    assert "no order 'nope'" in run(cli, "orders", "show", "nope", ok=False)
+    assert "not a valid e-mail" in run(
+        cli, "orders", "create", "--product", "guide", "--email", "x", ok=False
+    )
+    run(
+        cli,
+        "products",
+        "add",
+        "guide",
+        "--title",
+        "Guide",
+        "--amount",
+        "9000",
+        "--currency",
+        "XOF",
+        "--tier",
+        "plus",
+    )
+    assert "pass --tier" in run(
+        cli, "orders", "create", "--product", "guide", "--email", "a@example.org", ok=False
+    )
+
+
+def test_reconcile_dry_run_changes_nothing(cli: CliRunner) -> None:
+    run(
+        cli, "products", "add", "guide", "--title", "Guide", "--amount", "5000", "--currency", "XOF"
+    )
+    order_id = run(
+        cli, "orders", "create", "--product", "guide", "--email", "a@example.org"
+    ).strip()
+
+    async def start_and_age() -> None:
+        rt = build_runtime(load_settings())
+        try:
+            started = await start_attempt(rt, order_id, "fake")
+            async with rt.db.transaction() as session:
+                attempt = await session.get(PaymentAttempt, started.attempt_id)
+                assert attempt is not None
+                attempt.created_at -= timedelta(hours=2)
+        finally:
+            await rt.close()
+
+    async def states() -> list[str]:
+        rt = build_runtime(load_settings())
+        try:
+            async with rt.db.transaction() as session:
+                return [
+                    s.value
+                    for s in (await session.execute(sa.select(PaymentAttempt.state))).scalars()
+                ]
+        finally:
+            await rt.close()
+
+    asyncio.run(start_and_age())
+    dry = run(cli, "reconcile", "--dry-run")
+    assert "pending -> would apply expired" in dry
+    assert dry.strip().endswith("would settle: 1 expired")
+    assert asyncio.run(states()) == ["pending"]
+    real = run(cli, "reconcile")
+    assert "pending -> expired" in real
+    assert asyncio.run(states()) == ["expired"]
+    assert "ran 0 job(s)" in run(cli, "worker", "--once")
+
+
+def test_missing_secret_key_outside_sandbox(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GD_SANDBOX")
+    monkeypatch.delenv("GD_SECRET_KEY", raising=False)
+    assert "GD_SECRET_KEY is not set" in run(cli, "products", "list", ok=False)
