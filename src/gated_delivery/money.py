@@ -1,14 +1,13 @@
 """Money as an integer number of minor units plus an ISO 4217 currency code.
 
 Floats never enter: ``int(19.99 * 100)`` is 1998, and ``* 100`` is wrong for XOF, which
-has no minor unit at all. Provider amounts arrive as strings and are parsed with ``Decimal``.
+has no minor unit at all. Provider amounts arrive as strings and are parsed exactly, in integers.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from typing import Final
 
 from gated_delivery.errors import MoneyError
@@ -23,7 +22,8 @@ MINOR_UNIT_EXPONENTS: Final[dict[str, int]] = {
     "USD": 2,
 }
 
-_AMOUNT = re.compile(r"^-?\d+(\.\d+)?$")
+# ASCII digits only, no spaces, no exponent: what providers and forms send
+_AMOUNT = re.compile(r"(?P<sign>-)?(?P<whole>[0-9]+)(?:\.(?P<fraction>[0-9]+))?\Z", re.ASCII)
 
 
 def check_currency(code: str) -> str:
@@ -54,27 +54,27 @@ class Money:
     def parse(cls, amount: str | int, currency: str) -> Money:
         """Parse a major-unit amount such as ``"12.50"`` EUR or ``"5000"`` XOF.
 
-        Floats are refused, and so is any string with more decimals than the currency has.
+        Exact, in integers: floats are refused, and so is any string with spaces, non-ASCII
+        digits, exponents or more significant decimals than the currency has.
         """
         if isinstance(amount, bool) or not isinstance(amount, str | int):
             raise MoneyError(
                 f"amount must be a string or int, not {type(amount).__name__}; "
                 "floats cannot hold money exactly"
             )
-        exponent = MINOR_UNIT_EXPONENTS.get(check_currency(currency), 0)
-        text = str(amount).strip()
-        if not _AMOUNT.match(text):
-            raise MoneyError(f"{text!r} is not an amount; write digits with an optional '.'")
-        try:
-            value = Decimal(text)
-        except InvalidOperation as exc:  # pragma: no cover - the regex already refused it
-            raise MoneyError(f"{text!r} is not an amount") from exc
-        minor = value.scaleb(exponent)
-        if minor != minor.to_integral_value():
+        exponent = MINOR_UNIT_EXPONENTS[check_currency(currency)]
+        text = str(amount)
+        match = _AMOUNT.match(text)
+        if match is None:
+            raise MoneyError(f"{text[:40]!r} is not an amount; write digits with an optional '.'")
+        sign, whole, fraction = match.group("sign"), match.group("whole"), match.group("fraction")
+        fraction = (fraction or "").rstrip("0")  # "5000.00" XOF is still 5000
+        if len(fraction) > exponent:
             raise MoneyError(
                 f"{text} {currency} has more decimals than {currency} allows ({exponent})"
             )
-        return cls(int(minor), currency)
+        minor = int(whole) * 10**exponent + int(fraction.ljust(exponent, "0") or "0")
+        return cls(-minor if sign else minor, currency)
 
     @property
     def exponent(self) -> int:
@@ -85,7 +85,9 @@ class Money:
         """The amount in major units as an exact string: ``"12.50"``, ``"5000"``."""
         if self.exponent == 0:
             return str(self.amount_minor)
-        return str(Decimal(self.amount_minor).scaleb(-self.exponent))
+        whole, fraction = divmod(abs(self.amount_minor), 10**self.exponent)
+        sign = "-" if self.amount_minor < 0 else ""
+        return f"{sign}{whole}.{fraction:0{self.exponent}d}"
 
     def __str__(self) -> str:
         return f"{self.major_str()} {self.currency}"
