@@ -146,8 +146,9 @@ def derive_payment_status(current: PaymentStatus, attempts: list[AttemptState]) 
     """The order status its attempts imply.
 
     REFUNDED is a staff decision and stays. A SUCCEEDED attempt makes the order PAID; an
-    attempt in REVIEW with no success makes it REVIEW; an open attempt makes it PENDING;
-    only settled failures make it FAILED; no attempt at all leaves it UNPAID.
+    attempt in REVIEW with no success makes it REVIEW; a PENDING attempt makes it PENDING;
+    only settled failures make it FAILED. Otherwise (no attempt, or only CREATED ones whose
+    provider has not answered yet) the status is left as it is.
     """
     if current is P.REFUNDED:
         return current
