@@ -12,7 +12,7 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gated_delivery.db import insert_ignore, lock
+from gated_delivery.db import lock
 from gated_delivery.errors import InvalidInput, NotFound, ProviderError, RetryLater
 from gated_delivery.hookspecs import (
     AttemptView,
@@ -22,7 +22,8 @@ from gated_delivery.hookspecs import (
     RawNotification,
     ReportedStatus,
 )
-from gated_delivery.models import Notification, Order, PaymentAttempt
+from gated_delivery.intake import VERIFY_JOB, store_and_queue
+from gated_delivery.models import Order, PaymentAttempt
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import (
     ATTEMPT,
@@ -34,7 +35,6 @@ from gated_delivery.states import (
 )
 from gated_delivery.transitions import JobSpec, audit, enqueue, transition
 
-VERIFY_JOB: Final = "verify_payment"
 FULFIL_JOB: Final = "fulfil"
 EVENT_JOB: Final = "event"
 
@@ -198,38 +198,20 @@ async def find_attempt(session: AsyncSession, attempt_id: str) -> AttemptView | 
 async def receive_notification(
     rt: Runtime, provider: PaymentProvider, raw: RawNotification
 ) -> bool:
-    """Authenticate, store, dedupe and queue a check, all in one transaction.
+    """Authenticate, then store, dedupe and queue a check in one atomic step.
 
-    Returns False for a duplicate (already stored). Raises ``NotificationRejected``
-    (after auditing it in its own transaction) when authentication fails.
+    Returns False for a duplicate (already stored). ``NotificationRejected`` from the
+    provider propagates with nothing written; the caller audits it.
     """
-    async with rt.db.transaction() as session:
-        ref = await provider.verify_notification(raw, lambda i: find_attempt(session, i))
-        attempt = await session.get(PaymentAttempt, ref.attempt_id)
-        if attempt is not None and attempt.provider != provider.name:
-            attempt = None  # another provider's attempt: this notification cannot be about it
-        # an authentic notification about a payment we do not know is kept, and acts on nothing
-        attempt_id = attempt.id if attempt is not None else None
-        now = rt.clock.now()
-        stored = await insert_ignore(
-            session,
-            Notification,
-            {
-                "provider": provider.name,
-                "dedupe_key": ref.dedupe_key[:200],
-                "attempt_id": attempt_id,
-                "body_redacted": ref.body_redacted,
-                "received_at": now,
-            },
-            conflict=["provider", "dedupe_key"],
-        )
-        if stored is None:
-            return False
-        if attempt is not None:
-            await enqueue(
-                session, verify_job(attempt), now=now, max_attempts=rt.settings.job_max_attempts
-            )
-        return True
+
+    async def lookup(attempt_id: str) -> AttemptView | None:
+        async with rt.db.transaction() as session:
+            return await find_attempt(session, attempt_id)
+
+    ref = await provider.verify_notification(raw, lookup)
+    return await store_and_queue(
+        rt.db, provider.name, ref, now=rt.clock.now(), max_attempts=rt.settings.job_max_attempts
+    )
 
 
 async def audit_rejection(rt: Runtime, provider: str, reason: str, order_hint: str | None) -> None:

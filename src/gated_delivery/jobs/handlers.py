@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final
 
-from gated_delivery import fulfilment, payments, plugins
+from gated_delivery import fulfilment, intake, payments, plugins
 from gated_delivery.runtime import Runtime
 
 Handler = Callable[[Runtime, dict[str, Any]], Awaitable[None]]
@@ -32,7 +32,7 @@ async def event(rt: Runtime, payload: dict[str, Any]) -> None:
 
 
 HANDLERS: Final[Mapping[str, Handler]] = {
-    payments.VERIFY_JOB: verify_payment,
+    intake.VERIFY_JOB: verify_payment,
     payments.FULFIL_JOB: fulfil,
     fulfilment.GENERATE_JOB: generate,
     payments.EVENT_JOB: event,

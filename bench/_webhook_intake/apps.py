@@ -2,9 +2,10 @@
 
 ``ours`` is the real gated-delivery app with the fake provider registered; ``bare`` is a
 Starlette app whose only route inserts the request body as one row with asyncpg. Both are
-served by uvicorn on a loopback port::
+served by uvicorn on a loopback port (from ``bench/``)::
 
-    python bench/intake_apps.py ours --port 8123 --database-url postgresql+asyncpg://...
+    GD_BENCH_FAKE_SECRET=<hex> python -m _webhook_intake.apps ours --port 8123 \
+        --database-url postgresql+asyncpg://... --folder /tmp/somewhere
 """
 
 from __future__ import annotations
@@ -17,25 +18,21 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Final
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from _webhook_intake.common import BARE_TABLE, HOST, SECRET_ENV, plain_url
 from gated_delivery.config import CoreSettings
 from gated_delivery.testing import FakeProvider, ProviderPlugin
 from gated_delivery.web.app import create_app
 
-#: The table the bare endpoint writes to (in the benchmark's throwaway database).
-BARE_TABLE: Final = "bench_bare_intake"
-#: Where the orchestrator hands the fake provider's signing secret over (hex).
-SECRET_ENV: Final = "GD_BENCH_FAKE_SECRET"  # noqa: S105 - a variable name, not a secret
 #: The core's engine holds up to 10 + 10 overflow connections; the bare pool gets as many.
 BARE_POOL_MAX: Final = 20
 BARE_POOL_MIN: Final = 10
-HOST: Final = "127.0.0.1"
 
 _CREATE_TABLE: Final = (
     f"CREATE TABLE IF NOT EXISTS {BARE_TABLE} "
@@ -43,11 +40,6 @@ _CREATE_TABLE: Final = (
     "received_at TIMESTAMPTZ NOT NULL DEFAULT now())"
 )
 _INSERT: Final = f"INSERT INTO {BARE_TABLE} (body) VALUES ($1)"  # noqa: S608 - a constant
-
-
-def plain_url(url: str) -> str:
-    """``url`` in the form asyncpg takes (without SQLAlchemy's ``+asyncpg``)."""
-    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
 def bench_settings(database_url: str, folder: Path, base_url: str) -> CoreSettings:
