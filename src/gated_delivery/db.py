@@ -144,8 +144,12 @@ async def lock(session: AsyncSession, model: type[T], key: Any) -> T | None:
     lock is granted, or a racing writer's change would be missed.
     """
     stmt = sa.select(model).where(model.__mapper__.primary_key[0] == key)
-    # of=model: lock this row only, not the rows eagerly joined to it (the product)
-    stmt = stmt.with_for_update(of=model).execution_options(populate_existing=True)
+    # of=model: lock this row only, not the rows eagerly joined to it (the product).
+    # key_share (FOR NO KEY UPDATE): inserts that merely reference the row (a notification,
+    # a job) take FOR KEY SHARE on it; a plain FOR UPDATE would make them wait, and the
+    # webhook intake and a settler could deadlock over an attempt and its order
+    stmt = stmt.with_for_update(of=model, key_share=True)
+    stmt = stmt.execution_options(populate_existing=True)
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
