@@ -200,3 +200,50 @@ def test_missing_secret_key_outside_sandbox(
     monkeypatch.delenv("GD_SANDBOX")
     monkeypatch.delenv("GD_SECRET_KEY", raising=False)
     assert "GD_SECRET_KEY is not set" in run(cli, "products", "list", ok=False)
+
+
+def test_serve_runs_the_sandbox_app(tmp_path: Path) -> None:
+    """``gated-delivery serve --sandbox`` in its own process, as the demo starts it."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "GD_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/serve.sqlite3",
+        "GD_BASE_URL": f"http://127.0.0.1:{port}",
+        "PRIVATE_MEDIA_ROOT": str(tmp_path / "media"),
+        "GD_MAIL_DIR": str(tmp_path / "mail"),
+        "GD_SANDBOX": "1",
+    }
+    subprocess.run(
+        [sys.executable, "-m", "gated_delivery.cli", "db", "upgrade"], env=env, check=True
+    )
+    server = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "gated_delivery.cli", "serve", "--sandbox", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        answer = None
+        for _ in range(150):  # bounded: up to ~30 s for the process to start on a busy machine
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/sandbox/", timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert answer is not None, "the server never answered"
+        assert answer.status_code == 200
+        assert "Bac à sable" in answer.text
+        assert httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).text == "ok"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -351,3 +351,7 @@ def orders_show(order_id: str, as_json: bool) -> None:
         move = f" {e['from'] or ''}→{e['to']}" if e["to"] else ""
         reason = f" ({e['reason']})" if e["reason"] else ""
         click.echo(f"    {e['at']} {e['machine']} {e['event']}{move} by {e['actor']}{reason}")
+
+
+if __name__ == "__main__":
+    main()
