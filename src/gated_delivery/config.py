@@ -70,6 +70,12 @@ class CoreSettings(BaseSettings):
     mail_dir: Path = Field(
         Path("mail-outbox"), validation_alias=AliasChoices("GD_MAIL_DIR", "mail_dir")
     )
+    mail_lang: str = Field(
+        "fr", pattern="^(fr|en)$", validation_alias=AliasChoices("GD_MAIL_LANG", "mail_lang")
+    )
+    templates_dir: Path | None = Field(
+        None, validation_alias=AliasChoices("GD_TEMPLATES_DIR", "templates_dir")
+    )
     admin_emails: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias=AliasChoices("GD_ADMIN_EMAILS", "admin_emails")
     )

@@ -5,6 +5,7 @@
     ├── PluginError               a plugin is broken, missing or offered twice
     ├── MoneyError                an amount or currency that cannot be money
     ├── IllegalTransition         a state machine was asked for a move its table forbids
+    ├── ActionRefused             a staff or buyer action the order's state does not allow
     ├── NotFound                  an order, product, tier or provider that does not exist
     ├── InvalidInput              a buyer's or operator's input was refused
     ├── NotificationRejected      a webhook failed authentication; nothing changed
@@ -94,3 +95,7 @@ class ProviderUnavailable(ProviderError):
 
 class RetryLater(GatedDeliveryError):
     """Raised by a job handler that has nothing to do yet and wants to run again later."""
+
+
+class ActionRefused(GatedDeliveryError):
+    """A staff or buyer action that the order's state does not allow; nothing changed."""

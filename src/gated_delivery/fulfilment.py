@@ -16,10 +16,12 @@ from gated_delivery.db import insert_ignore, lock
 from gated_delivery.errors import IllegalTransition, RetryLater
 from gated_delivery.hookspecs import GenerationRequest
 from gated_delivery.ids import new_public_id
+from gated_delivery.mail import mail_job
 from gated_delivery.models import Asset, AssetKind, Order
 from gated_delivery.payments import event_job
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import FULFILMENT, NEEDS_PAYMENT, FulfilmentState, PaymentStatus
+from gated_delivery.tokens import revoke_all
 from gated_delivery.transitions import JobSpec, audit, transition
 
 GENERATE_JOB: Final = "generate"
@@ -64,6 +66,15 @@ async def move(
                 reason=f"{needed} must be uploaded first",
             )
         jobs.append(event_job("fulfilment_published", order.id, key=asset.id, asset_id=asset.id))
+        jobs.append(mail_job("file_ready", order.id, key=f"ready:{order.id}:{asset.id}"))
+    if target is F.REVOKED:
+        await revoke_all(
+            session,
+            order.id,
+            now=rt.clock.now(),
+            actor=actor,
+            reason=reason or "fulfilment revoked",
+        )
     return await transition(
         session,
         FULFILMENT,

@@ -314,5 +314,7 @@ class DownloadToken(Base):
     max_uses: Mapped[int] = mapped_column(default=1)
     use_count: Mapped[int] = mapped_column(default=0)
     revoked_at: Mapped[datetime | None] = mapped_column()
+    # the mail job that issued this token: a retried job reuses its token, never adds one
+    issued_for: Mapped[str | None] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column()

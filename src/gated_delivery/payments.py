@@ -23,6 +23,7 @@ from gated_delivery.hookspecs import (
     ReportedStatus,
 )
 from gated_delivery.intake import VERIFY_JOB, store_and_queue
+from gated_delivery.mail import mail_job
 from gated_delivery.models import Order, PaymentAttempt
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import (
@@ -388,6 +389,8 @@ async def update_order_status(
                     "currency": paid.confirmed_currency or paid.currency,
                 },
             ),
+            mail_job("payment_confirmed", order.id, key=f"paid:{order.id}"),
+            mail_job("admin_new_order", order.id, key=f"admin:{order.id}", to="admins"),
         ]
     return await transition(
         session,

@@ -32,6 +32,7 @@ ENTRY_POINT_GROUP: Final = "gated_delivery"
 DEFAULT_PLUGINS: Final = (
     "gated_delivery.default_plugins.local_storage",
     "gated_delivery.default_plugins.folder_mail",
+    "gated_delivery.default_plugins.smtp_mail",  # after the folder: asked before it
     "gated_delivery.sandbox.fake_provider",
     "gated_delivery.sandbox.pages",
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final
 
-from gated_delivery import fulfilment, intake, payments, plugins
+from gated_delivery import delivery, fulfilment, intake, mail, payments, plugins
 from gated_delivery.runtime import Runtime
 
 Handler = Callable[[Runtime, dict[str, Any]], Awaitable[None]]
@@ -36,4 +36,5 @@ HANDLERS: Final[Mapping[str, Handler]] = {
     payments.FULFIL_JOB: fulfil,
     fulfilment.GENERATE_JOB: generate,
     payments.EVENT_JOB: event,
+    mail.MAIL_JOB: delivery.send_mail,
 }

@@ -16,7 +16,7 @@ from gated_delivery.config import CoreSettings, check_secret_key, load_settings
 from gated_delivery.db import Database
 from gated_delivery.jobs.worker import Worker
 from gated_delivery.runtime import Runtime, build_runtime
-from gated_delivery.web import buy, notify, status
+from gated_delivery.web import buy, download, notify, status
 from gated_delivery.web.errors import exception_handlers
 
 
@@ -29,6 +29,9 @@ def routes() -> list[BaseRoute]:
         Route("/payments/{provider}/notify", notify.notify, methods=["GET", "POST"]),
         Route("/payments/{provider}/return", notify.return_page, methods=["GET", "POST"]),
         Route("/orders/{order_id}/status", status.order_status, methods=["GET"]),
+        Route("/download/{token}", download.landing, methods=["GET", "HEAD"]),
+        Route("/download/{token}", download.download, methods=["POST"]),
+        Route("/download/{token}/renew", download.renew, methods=["POST"]),
         Route("/healthz", status.healthz, methods=["GET"]),
         Route("/readyz", status.readyz, methods=["GET"]),
     ]

@@ -1,0 +1,42 @@
+"""SMTP mail transport, used when ``GD_SMTP_HOST`` is set."""
+
+from __future__ import annotations
+
+import asyncio
+import smtplib
+import ssl
+from email.message import EmailMessage
+
+from gated_delivery.config import CoreSettings
+from gated_delivery.hookspecs import MailTransport, hookimpl
+
+
+class SMTPMail:
+    """Sends through an SMTP server (STARTTLS and login when configured)."""
+
+    def __init__(self, settings: CoreSettings, *, timeout_seconds: float = 30) -> None:
+        self.host = settings.smtp_host or "localhost"
+        self.port = settings.smtp_port
+        self.username = settings.smtp_username
+        self.password = settings.smtp_password
+        self.starttls = settings.smtp_starttls
+        self.timeout_seconds = timeout_seconds
+
+    async def send(self, message: EmailMessage) -> None:
+        """Send one message; network errors propagate so the mail job is retried."""
+        # smtplib blocks; a thread keeps the event loop (and the webhook intake) free
+        await asyncio.to_thread(self._send, message)
+
+    def _send(self, message: EmailMessage) -> None:
+        with smtplib.SMTP(self.host, self.port, timeout=self.timeout_seconds) as smtp:
+            if self.starttls:
+                smtp.starttls(context=ssl.create_default_context())
+            if self.username and self.password:
+                smtp.login(self.username, self.password.get_secret_value())
+            smtp.send_message(message)
+
+
+@hookimpl
+def mail_transport(settings: CoreSettings) -> MailTransport | None:
+    """SMTP when ``GD_SMTP_HOST`` is set; otherwise let the folder transport answer."""
+    return SMTPMail(settings) if settings.smtp_host else None

@@ -1,0 +1,354 @@
+"""Delivering the deliverable: link mails, staff operations, and new links on request.
+
+Staff operations are plain async functions (the CLI and the staff pages call the same ones);
+each is a guarded transition with its audit event, and refuses with the reason when the
+order's state does not allow it, changing nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gated_delivery import mail, tokens
+from gated_delivery.db import lock
+from gated_delivery.errors import ActionRefused, NotFound
+from gated_delivery.fulfilment import deliverable, move
+from gated_delivery.ids import new_public_id
+from gated_delivery.models import Asset, AssetKind, AuditEvent, DownloadToken, Order
+from gated_delivery.runtime import Runtime
+from gated_delivery.states import FULFILMENT, FulfilmentState, PaymentStatus
+from gated_delivery.transitions import audit, enqueue
+
+F = FulfilmentState
+#: "Send me a new link" at most this often, per order and per client address.
+RENEWALS_PER_ORDER_PER_HOUR: Final = 3
+RENEWALS_PER_CLIENT_PER_HOUR: Final = 10
+
+
+async def _locked_order(session: AsyncSession, order_id: str) -> Order:
+    order = await lock(session, Order, order_id)
+    if order is None:
+        raise NotFound(f"no order {order_id!r}")
+    return order
+
+
+def _context(rt: Runtime, order: Order) -> dict[str, Any]:
+    return {
+        "order_id": order.id,
+        "name": order.buyer_name,
+        "email": order.buyer_email,
+        "product": order.product.title,
+        "tier": order.tier_id,
+        "amount": str(order.price),
+        "review": order.product.requires_review,
+        "status_url": f"{rt.settings.base_url}/orders/{order.id}/status",
+    }
+
+
+def _language(rt: Runtime, order: Order) -> str:
+    lang = order.answers.get("lang")
+    return lang if lang in mail.LANGUAGES else rt.settings.mail_lang
+
+
+# --- the mail job ------------------------------------------------------------------
+
+
+async def send_mail(rt: Runtime, payload: dict[str, Any]) -> None:
+    """The ``mail`` job: render a template for an order and send it.
+
+    A link mail issues its token on the first run and reuses it when the job is retried
+    (the token is keyed by the job), so a mail server outage never multiplies links.
+    """
+    template, key = str(payload["template"]), str(payload["key"])
+    now = rt.clock.now()
+    async with rt.db.transaction() as session:
+        order = await session.get(Order, payload["order_id"])
+        if order is None:
+            return
+        recipients = [order.buyer_email] if payload["to"] == "buyer" else rt.settings.admin_emails
+        context = _context(rt, order)
+        skip = "" if recipients else "no recipient (GD_ADMIN_EMAILS is empty)"
+        if not skip and template in mail.LINK_TEMPLATES:
+            skip = await _add_link(rt, session, order, key, context)
+        if skip:
+            audit(
+                session,
+                now=now,
+                order_id=order.id,
+                machine="mail",
+                subject_id=key,
+                event="skipped",
+                actor="worker",
+                reason=f"{template}: {skip}",
+            )
+            return
+        subject, text, html = mail.render(
+            mail.environment(rt.settings), template, _language(rt, order), context
+        )
+    await rt.mail.send(mail.build_message(rt.settings, recipients, subject, text, html))
+    async with rt.db.transaction() as session:
+        audit(
+            session,
+            now=rt.clock.now(),
+            order_id=order.id,
+            machine="mail",
+            subject_id=key,
+            event="sent",
+            actor="worker",
+            data={"template": template, "to": payload["to"]},
+        )
+
+
+async def _add_link(
+    rt: Runtime, session: AsyncSession, order: Order, key: str, context: dict[str, Any]
+) -> str:
+    """Put a download link in ``context``; return why not if the order cannot be delivered."""
+    if order.payment_status is not PaymentStatus.PAID:
+        return f"the order is {order.payment_status.value}, not paid"
+    if order.fulfilment_status not in tokens.DOWNLOADABLE:
+        return f"the order is {order.fulfilment_status.value}, not published"
+    token = (
+        await session.execute(sa.select(DownloadToken).where(DownloadToken.issued_for == key))
+    ).scalar_one_or_none()
+    if token is None:
+        asset = await deliverable(session, order)
+        if asset is None:
+            return "nothing to deliver"
+        token = await tokens.issue(
+            session,
+            rt.settings,
+            order=order,
+            asset=asset,
+            now=rt.clock.now(),
+            actor="worker",
+            issued_for=key,
+        )
+    asset = await session.get(Asset, token.asset_id)
+    assert asset is not None  # assets are deleted only with their order
+    context.update(
+        link=tokens.link(rt.settings, token.id),
+        expires=token.expires_at.strftime("%Y-%m-%d %H:%M"),
+        max_uses=token.max_uses,
+        filename=asset.filename,
+    )
+    return ""
+
+
+# --- staff operations ---------------------------------------------------------------
+
+
+async def upload_final(
+    rt: Runtime,
+    order_id: str,
+    chunks: AsyncIterator[bytes],
+    *,
+    filename: str,
+    media_type: str,
+    actor: str,
+) -> Asset:
+    """Store the reviewed final document of a PAID order (replacing an earlier final)."""
+    async with rt.db.transaction() as session:
+        _check_final_allowed(await _locked_order(session, order_id))
+    stored = await rt.storage.save(f"{order_id}/{new_public_id()}", chunks)
+    try:
+        async with rt.db.transaction() as session:
+            order = await _locked_order(session, order_id)
+            _check_final_allowed(order)  # the order may have changed while the file arrived
+            asset = Asset(
+                order_id=order.id,
+                kind=AssetKind.FINAL,
+                storage=rt.storage.name,
+                key=stored.key,
+                filename=filename,
+                media_type=media_type,
+                size_bytes=stored.size_bytes,
+                sha256=stored.sha256,
+                created_at=rt.clock.now(),
+            )
+            session.add(asset)
+            await session.flush()
+            if order.fulfilment_status is F.FINAL_UPLOADED:
+                audit(
+                    session,
+                    now=rt.clock.now(),
+                    order_id=order.id,
+                    machine=FULFILMENT.name,
+                    subject_id=order.id,
+                    event="final_replaced",
+                    actor=actor,
+                    data={"asset_id": asset.id, "sha256": stored.sha256},
+                )
+            else:
+                await move(
+                    rt,
+                    session,
+                    order,
+                    F.FINAL_UPLOADED,
+                    actor=actor,
+                    reason=f"final {filename} ({stored.size_bytes} bytes)",
+                )
+            return asset
+    except BaseException:
+        await rt.storage.delete(stored.key)  # refused after all: keep no orphan file
+        raise
+
+
+def _check_final_allowed(order: Order) -> None:
+    if order.payment_status is not PaymentStatus.PAID:
+        raise ActionRefused(
+            f"order {order.id} is {order.payment_status.value}: a final can only be "
+            "uploaded for a paid order"
+        )
+    current = order.fulfilment_status
+    if current is not F.FINAL_UPLOADED and F.FINAL_UPLOADED not in FULFILMENT.moves[current]:
+        raise ActionRefused(f"order {order.id} is {current.value}: a final cannot be uploaded now")
+
+
+async def publish(rt: Runtime, order_id: str, *, actor: str) -> bool:
+    """Publish a PAID order's deliverable and e-mail the link; False if already published."""
+    async with rt.db.transaction() as session:
+        order = await _locked_order(session, order_id)
+        if order.fulfilment_status in tokens.DOWNLOADABLE:
+            audit(
+                session,
+                now=rt.clock.now(),
+                order_id=order.id,
+                machine=FULFILMENT.name,
+                subject_id=order.id,
+                event="publish_repeated",
+                actor=actor,
+                reason="already published; nothing sent",
+            )
+            return False
+        return await move(rt, session, order, F.PUBLISHED, actor=actor, reason="published")
+
+
+async def resend(rt: Runtime, order_id: str, *, actor: str) -> None:
+    """E-mail a fresh link for a published order to the order's own address."""
+    async with rt.db.transaction() as session:
+        order = await _locked_order(session, order_id)
+        _check_deliverable(order)
+        key = f"resend:{order.id}:{new_public_id()}"
+        await enqueue(
+            session,
+            mail.mail_job("file_ready", order.id, key=key),
+            now=rt.clock.now(),
+            max_attempts=rt.settings.job_max_attempts,
+        )
+        audit(
+            session,
+            now=rt.clock.now(),
+            order_id=order.id,
+            machine="download link",
+            subject_id=order.id,
+            event="resend",
+            actor=actor,
+        )
+    rt.wake_worker()
+
+
+def _check_deliverable(order: Order) -> None:
+    if order.payment_status is not PaymentStatus.PAID:
+        raise ActionRefused(f"order {order.id} is {order.payment_status.value}, not paid")
+    if order.fulfilment_status not in tokens.DOWNLOADABLE:
+        raise ActionRefused(
+            f"order {order.id} is {order.fulfilment_status.value}: publish it first"
+        )
+
+
+async def revoke(rt: Runtime, order_id: str, *, actor: str, reason: str) -> int:
+    """Revoke the order's fulfilment and every live link; returns how many links died."""
+    if not reason.strip():
+        raise ActionRefused("a reason is required to revoke an order")
+    async with rt.db.transaction() as session:
+        order = await _locked_order(session, order_id)
+        if order.fulfilment_status is F.REVOKED:
+            raise ActionRefused(f"order {order.id} is already revoked")
+        before = await _live_tokens(session, order.id)
+        await move(rt, session, order, F.REVOKED, actor=actor, reason=reason)
+        return before
+
+
+async def _live_tokens(session: AsyncSession, order_id: str) -> int:
+    query = (
+        sa.select(sa.func.count())
+        .select_from(DownloadToken)
+        .where(DownloadToken.order_id == order_id, DownloadToken.revoked_at.is_(None))
+    )
+    return int((await session.execute(query)).scalar_one())
+
+
+# --- "send me a new link" -------------------------------------------------------------
+
+
+def client_fingerprint(rt: Runtime, client_ip: str) -> str:
+    """A keyed hash of the client address: enough to rate-limit, useless to anyone else."""
+    digest = hmac.new(rt.settings.secret.encode(), client_ip.encode(), hashlib.sha256)
+    return digest.hexdigest()[:32]
+
+
+async def request_new_link(rt: Runtime, token_id: str | None, client_ip: str) -> bool:
+    """Queue a new link to the order's own address if allowed; True if one was queued.
+
+    The caller answers the same whatever this returns: nobody learns whether a link, an
+    order or an address exists.
+    """
+    now = rt.clock.now()
+    fingerprint = client_fingerprint(rt, client_ip)
+    async with rt.db.transaction() as session:
+        token = await session.get(DownloadToken, token_id) if token_id else None
+        order = await _lock_if_deliverable(session, token)
+        since = now - timedelta(hours=1)
+        recent = (
+            sa.select(sa.func.count())
+            .select_from(AuditEvent)
+            .where(
+                AuditEvent.machine == "download link",
+                AuditEvent.event == "renewal_requested",
+                AuditEvent.created_at > since,
+            )
+        )
+        by_client = await session.execute(
+            recent.where(AuditEvent.data["client"].as_string() == fingerprint)
+        )
+        if order is None or by_client.scalar_one() >= RENEWALS_PER_CLIENT_PER_HOUR:
+            return False
+        by_order = await session.execute(recent.where(AuditEvent.order_id == order.id))
+        granted = by_order.scalar_one() < RENEWALS_PER_ORDER_PER_HOUR
+        audit(
+            session,
+            now=now,
+            order_id=order.id,
+            machine="download link",
+            subject_id=token.id if token else "",
+            event="renewal_requested",
+            actor="buyer",
+            reason="" if granted else "rate limited",
+            data={"client": fingerprint},
+        )
+        if granted:
+            await enqueue(
+                session,
+                mail.mail_job("new_link", order.id, key=f"renew:{order.id}:{new_public_id()}"),
+                now=now,
+                max_attempts=rt.settings.job_max_attempts,
+            )
+    if granted:
+        rt.wake_worker()
+    return granted
+
+
+async def _lock_if_deliverable(session: AsyncSession, token: DownloadToken | None) -> Order | None:
+    if token is None or token.revoked_at is not None:
+        return None
+    order = await lock(session, Order, token.order_id)
+    if order is None or order.payment_status is not PaymentStatus.PAID:
+        return None
+    return order if order.fulfilment_status in tokens.DOWNLOADABLE else None

@@ -1,0 +1,150 @@
+"""Download links: a landing page (GET/HEAD, consumes nothing), the download (POST).
+
+Mail scanners prefetch links, so only the button on the landing page, a POST, takes a use.
+Every refusal is its own page and status: unknown 404, expired/used up/revoked 410, not
+paid 403; an expired or used-up link offers "send me a new link".
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from gated_delivery import delivery, tokens
+from gated_delivery.db import lock
+from gated_delivery.fulfilment import move
+from gated_delivery.models import Order
+from gated_delivery.payments import event_job
+from gated_delivery.runtime import Runtime
+from gated_delivery.states import FulfilmentState
+from gated_delivery.transitions import enqueue
+from gated_delivery.web.deps import runtime, url_for_app
+from gated_delivery.web.templating import templates
+
+RENEWABLE = frozenset({tokens.Problem.EXPIRED, tokens.Problem.USED_UP})
+
+
+def _refusal(request: Request, problem: tokens.Problem) -> Response:
+    return templates.TemplateResponse(
+        request,
+        "download_refused.html",
+        {
+            "problem": problem.value,
+            "can_renew": problem in RENEWABLE,
+            "renew_url": url_for_app(request, f"/download/{request.path_params['token']}/renew"),
+        },
+        status_code=problem.status_code,
+        headers={"cache-control": "no-store"},
+    )
+
+
+async def landing(request: Request) -> Response:
+    """``GET``/``HEAD /download/{token}``: the file's name and size, and a button."""
+    rt = runtime(request)
+    token_id = tokens.unsign(rt.settings, request.path_params["token"])
+    try:
+        async with rt.db.transaction() as session:
+            grant = await tokens.check(session, token_id, rt.clock.now())
+    except tokens.LinkRefused as refused:
+        return _refusal(request, refused.problem)
+    return templates.TemplateResponse(
+        request,
+        "download.html",
+        {
+            "filename": grant.asset.filename,
+            "size": _size(grant.asset.size_bytes),
+            "uses_left": grant.token.max_uses - grant.token.use_count,
+            "expires": grant.token.expires_at.strftime("%Y-%m-%d %H:%M"),
+        },
+        headers={"cache-control": "no-store", "referrer-policy": "no-referrer"},
+    )
+
+
+async def download(request: Request) -> Response:
+    """``POST /download/{token}``: consume one use and stream the file."""
+    rt = runtime(request)
+    token_id = tokens.unsign(rt.settings, request.path_params["token"])
+    try:
+        grant = await _consume(rt, token_id)
+    except tokens.LinkRefused as refused:
+        return _refusal(request, refused.problem)
+    asset = grant.asset
+    quoted = quote(asset.filename, safe="")
+    return StreamingResponse(
+        _stream(rt, asset.key),
+        media_type=asset.media_type,
+        headers={
+            "content-disposition": f"attachment; filename*=UTF-8''{quoted}",
+            "content-length": str(asset.size_bytes),
+            "cache-control": "no-store",
+            "x-content-type-options": "nosniff",
+        },
+    )
+
+
+async def _consume(rt: Runtime, token_id: str | None) -> tokens.Grant:
+    now = rt.clock.now()
+    async with rt.db.transaction() as session:
+        grant = await tokens.consume(session, token_id, now)
+        order = await lock(session, Order, grant.order.id)
+        assert order is not None
+        if order.fulfilment_status is FulfilmentState.PUBLISHED:
+            await move(
+                rt,
+                session,
+                order,
+                FulfilmentState.DELIVERED,
+                actor="buyer",
+                reason="first download",
+            )
+        use = grant.token.use_count
+        await enqueue(
+            session,
+            event_job(
+                "download_token_consumed",
+                order.id,
+                key=f"{grant.token.id}:{use}",
+                token_id=grant.token.id,
+                use_count=use,
+            ),
+            now=now,
+            max_attempts=rt.settings.job_max_attempts,
+        )
+    rt.wake_worker()
+    return grant
+
+
+async def _stream(rt: Runtime, key: str) -> AsyncIterator[bytes]:
+    async for chunk in rt.storage.open(key):
+        yield chunk
+
+
+async def renew(request: Request) -> Response:
+    """``POST /download/{token}/renew``: "send me a new link", to the order's address only."""
+    rt = runtime(request)
+    token_id = tokens.unsign(rt.settings, request.path_params["token"])
+    client = request.client.host if request.client else "unknown"
+    await delivery.request_new_link(rt, token_id, client)
+    # the same answer whatever happened: it must not tell whether anything exists
+    return templates.TemplateResponse(
+        request,
+        "download_renewed.html",
+        {},
+        status_code=202,
+        headers={"cache-control": "no-store"},
+    )
+
+
+def _size(size_bytes: int) -> str:
+    """A size people read: 812 o, 45.2 Ko, 3.1 Mo."""
+    if size_bytes < 1024:
+        return f"{size_bytes} o"
+    value = size_bytes / 1024
+    for unit in ("Ko", "Mo"):
+        if value < 1024:
+            return f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} Go"

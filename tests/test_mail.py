@@ -1,0 +1,215 @@
+"""Mail (mail.py, delivery.send_mail, the SMTP transport) against a real SMTP server."""
+
+from __future__ import annotations
+
+import email
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from email.message import EmailMessage
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+
+from gated_delivery import delivery, mail
+from gated_delivery.catalogue import upsert_product
+from gated_delivery.config import CoreSettings
+from gated_delivery.models import Job, JobState, Order
+from gated_delivery.money import Money
+from gated_delivery.orders import create_order
+from gated_delivery.runtime import Runtime
+from gated_delivery.testing import FakeProvider, FrozenClock
+
+RunJobs = Callable[[], Awaitable[int]]
+
+
+class Inbox:
+    """An aiosmtpd handler keeping every message it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802 - aiosmtpd's name
+        content: bytes = envelope.content  # type: ignore[attr-defined]
+        self.messages.append(
+            email.message_from_bytes(content, policy=email.policy.default)  # type: ignore[arg-type]
+        )
+        return "250 OK"
+
+    def subjects(self) -> list[str]:
+        return sorted(str(m["Subject"]) for m in self.messages)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def smtp_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def inbox(smtp_port: int) -> Iterator[Inbox]:
+    handler = Inbox()
+    controller = Controller(handler, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    yield handler
+    controller.stop()
+
+
+@pytest.fixture
+def gd_settings(gd_settings: CoreSettings, smtp_port: int) -> CoreSettings:
+    return gd_settings.model_copy(
+        update={
+            "smtp_host": "127.0.0.1",
+            "smtp_port": smtp_port,
+            "smtp_starttls": False,
+            "admin_emails": ["admin@example.org"],
+            "mail_from": "shop@example.org",
+        }
+    )
+
+
+async def _one(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+async def review_order(rt: Runtime) -> Order:
+    async with rt.db.transaction() as session:
+        await upsert_product(
+            session,
+            slug="rapport",
+            title="Rapport",
+            tier_id="std",
+            tier_label="Standard",
+            price=Money(25000, "XOF"),
+            requires_review=True,
+        )
+        return await create_order(
+            session,
+            product_slug="rapport",
+            tier_id="std",
+            buyer_email="awa@example.org",
+            buyer_name="Awa",
+            now=rt.clock.now(),
+        )
+
+
+async def pay(client: httpx.AsyncClient, fake: FakeProvider, order: Order, run: RunJobs) -> None:
+    response = await client.post(f"/checkout/{order.id}/fake")
+    attempt_id = response.headers["location"].rsplit("/", 1)[1]
+    fake.will_report(attempt_id)
+    body, headers = fake.notification(attempt_id)
+    await client.post("/payments/fake/notify", content=body, headers=headers)
+    await run()
+
+
+async def test_paid_then_published_mails_reach_the_smtp_server(
+    inbox: Inbox,
+    gd_client: httpx.AsyncClient,
+    gd_runtime: Runtime,
+    gd_fake_provider: FakeProvider,
+    gd_run_jobs: RunJobs,
+) -> None:
+    order = await review_order(gd_runtime)
+    await pay(gd_client, gd_fake_provider, order, gd_run_jobs)
+    assert inbox.subjects() == [
+        "Nouvelle commande payée : Rapport (25000 XOF)",
+        "Paiement confirmé — Rapport",
+    ]
+    admin = next(m for m in inbox.messages if m["To"] == "admin@example.org")
+    assert "awa@example.org" in admin.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    await delivery.upload_final(
+        gd_runtime,
+        order.id,
+        _one(b"%PDF-1.7 final"),
+        filename="rapport.pdf",
+        media_type="application/pdf",
+        actor="staff:ops",
+    )
+    assert await delivery.publish(gd_runtime, order.id, actor="staff:ops") is True
+    assert await delivery.publish(gd_runtime, order.id, actor="staff:ops") is False
+    await gd_run_jobs()
+    await gd_run_jobs()
+    ready = [m for m in inbox.messages if "prêt" in str(m["Subject"])]
+    assert len(ready) == 1  # publishing twice sends one mail
+    text = ready[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "http://testserver/download/" in text
+    assert "rapport.pdf" in text
+    html = ready[0].get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert '<a href="http://testserver/download/' in html
+    assert ready[0]["From"] == "shop@example.org"
+
+
+async def test_a_mail_server_outage_delays_the_mail_and_sends_it_once(
+    smtp_port: int,
+    gd_client: httpx.AsyncClient,
+    gd_runtime: Runtime,
+    gd_fake_provider: FakeProvider,
+    gd_run_jobs: RunJobs,
+    gd_clock: FrozenClock,
+) -> None:
+    order = await review_order(gd_runtime)
+    await pay(gd_client, gd_fake_provider, order, gd_run_jobs)  # no server listening yet
+    async with gd_runtime.db.transaction() as session:
+        jobs = list(
+            (
+                await session.execute(
+                    sa.select(Job).where(Job.kind == mail.MAIL_JOB).order_by(Job.id)
+                )
+            ).scalars()
+        )
+    assert [j.state for j in jobs] == [JobState.PENDING, JobState.PENDING]
+    assert all("ConnectionRefusedError" in j.last_error for j in jobs)
+    handler = Inbox()
+    controller = Controller(handler, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    try:
+        gd_clock.advance(minutes=15)
+        await gd_run_jobs()
+        gd_clock.advance(minutes=15)
+        await gd_run_jobs()
+    finally:
+        controller.stop()
+    assert handler.subjects() == [
+        "Nouvelle commande payée : Rapport (25000 XOF)",
+        "Paiement confirmé — Rapport",
+    ]
+
+
+async def test_mails_follow_the_orders_language_and_host_templates(
+    tmp_path: Path,
+    gd_runtime: Runtime,
+) -> None:
+    order = await review_order(gd_runtime)
+    context = {
+        "order_id": order.id,
+        "name": "Awa",
+        "email": "awa@example.org",
+        "product": "Rapport",
+        "tier": "std",
+        "amount": "25000 XOF",
+        "review": True,
+        "status_url": "http://testserver/orders/x/status",
+    }
+    env = mail.environment(gd_runtime.settings)
+    subject, _text, _html = mail.render(env, "payment_confirmed", "en", context)
+    assert subject == "Payment confirmed — Rapport"
+    override = tmp_path / "host" / "mail" / "fr"
+    override.mkdir(parents=True)
+    (override / "payment_confirmed.subject.txt").write_text("Merci {{ name }} !")
+    settings = gd_runtime.settings.model_copy(update={"templates_dir": tmp_path / "host"})
+    subject, text, _html = mail.render(
+        mail.environment(settings), "payment_confirmed", "fr", context
+    )
+    assert subject == "Merci Awa !"
+    assert "Nous avons reçu" in text  # the templates not overridden are still ours
+    escaped = mail.render(env, "payment_confirmed", "fr", {**context, "name": "<b>x</b>"})[2]
+    assert "&lt;b&gt;x&lt;/b&gt;" in escaped
+    with pytest.raises(ValueError, match="unknown mail template"):
+        mail.render(env, "nope", "fr", context)
