@@ -19,7 +19,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import click
 
-from gated_delivery import __version__
+from gated_delivery import __version__, delivery
 from gated_delivery.catalogue import list_products, upsert_product
 from gated_delivery.config import CoreSettings, load_settings
 from gated_delivery.errors import GatedDeliveryError, InvalidInput
@@ -277,6 +277,79 @@ def products_list() -> None:
                     click.echo(f"  {tier.tier_id}: {tier.label} — {tier.price}")
 
     _run(_settings(), run)
+
+
+# --- fulfilment ----------------------------------------------------------------------
+
+
+@main.group()
+def fulfilment() -> None:
+    """Staff operations on an order's deliverable (each one audited)."""
+
+
+def _file_chunks(path: Path) -> AsyncIterator[bytes]:
+    async def chunks() -> AsyncIterator[bytes]:
+        with path.open("rb") as handle:
+            while chunk := handle.read(256 * 1024):
+                yield chunk
+
+    return chunks()
+
+
+@fulfilment.command("upload-final")
+@click.argument("order_id")
+@click.argument("file_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_fail_cleanly
+def fulfilment_upload_final(order_id: str, file_path: Path) -> None:
+    """Store FILE as the final document of a paid ORDER."""
+
+    async def run(rt: Runtime) -> None:
+        asset = await delivery.upload_final(
+            rt,
+            order_id,
+            _file_chunks(file_path),
+            filename=display_name(file_path.name),
+            media_type=mimetypes.guess_type(file_path.name)[0] or "application/octet-stream",
+            actor="operator",
+        )
+        click.echo(f"final {asset.filename} stored ({asset.size_bytes} bytes, {asset.sha256})")
+
+    _run(_settings(), run)
+
+
+@fulfilment.command("publish")
+@click.argument("order_id")
+@_fail_cleanly
+def fulfilment_publish(order_id: str) -> None:
+    """Publish ORDER's deliverable; the worker e-mails the link."""
+
+    async def run(rt: Runtime) -> None:
+        changed = await delivery.publish(rt, order_id, actor="operator")
+        click.echo("published; the link mail is queued" if changed else "already published")
+
+    _run(_settings(), run)
+
+
+@fulfilment.command("resend")
+@click.argument("order_id")
+@_fail_cleanly
+def fulfilment_resend(order_id: str) -> None:
+    """E-mail a fresh link to ORDER's own address."""
+    _run(_settings(), lambda rt: delivery.resend(rt, order_id, actor="operator"))
+    click.echo("a new link mail is queued")
+
+
+@fulfilment.command("revoke")
+@click.argument("order_id")
+@click.option("--reason", required=True, help="Why; kept in the audit trail.")
+@_fail_cleanly
+def fulfilment_revoke(order_id: str, reason: str) -> None:
+    """Revoke ORDER's fulfilment and every live download link."""
+
+    async def run(rt: Runtime) -> int:
+        return await delivery.revoke(rt, order_id, actor="operator", reason=reason)
+
+    click.echo(f"revoked; {_run(_settings(), run)} live link(s) revoked")
 
 
 # --- orders --------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gated_delivery import mail, tokens
 from gated_delivery.db import lock
 from gated_delivery.errors import ActionRefused, NotFound
-from gated_delivery.fulfilment import deliverable, move
+from gated_delivery.fulfilment import deliverable, move, supersede
 from gated_delivery.ids import new_public_id
 from gated_delivery.models import Asset, AssetKind, AuditEvent, DownloadToken, Order
 from gated_delivery.runtime import Runtime
@@ -161,6 +161,7 @@ async def upload_final(
         async with rt.db.transaction() as session:
             order = await _locked_order(session, order_id)
             _check_final_allowed(order)  # the order may have changed while the file arrived
+            await supersede(session, order.id, AssetKind.FINAL, rt.clock.now())
             asset = Asset(
                 order_id=order.id,
                 kind=AssetKind.FINAL,

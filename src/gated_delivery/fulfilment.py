@@ -7,6 +7,7 @@ queued before a refund, or run twice, never generates or publishes for an unpaid
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Final
 
 import sqlalchemy as sa
@@ -96,14 +97,31 @@ async def deliverable(session: AsyncSession, order: Order) -> Asset | None:
     With review: the newest FINAL. Without: the newest FINAL, else the newest DRAFT (the
     generated document), else the product's own file.
     """
-    final = await _newest(session, Asset.order_id == order.id, Asset.kind == AssetKind.FINAL)
+    final = await _current(session, order.id, AssetKind.FINAL)
     if final is not None or order.product.requires_review:
         return final
-    draft = await _newest(session, Asset.order_id == order.id, Asset.kind == AssetKind.DRAFT)
+    draft = await _current(session, order.id, AssetKind.DRAFT)
     if draft is not None:
         return draft
     return await _newest(
         session, Asset.product_id == order.product_id, Asset.kind == AssetKind.PRODUCT_FILE
+    )
+
+
+async def _current(session: AsyncSession, order_id: str, kind: AssetKind) -> Asset | None:
+    """The order's live asset of ``kind`` (none superseded it)."""
+    query = sa.select(Asset).where(
+        Asset.order_id == order_id, Asset.kind == kind, Asset.superseded_at.is_(None)
+    )
+    return (await session.execute(query)).scalars().first()
+
+
+async def supersede(session: AsyncSession, order_id: str, kind: AssetKind, now: datetime) -> None:
+    """Mark the order's live asset(s) of ``kind`` as replaced, before adding a new one."""
+    await session.execute(
+        sa.update(Asset)
+        .where(Asset.order_id == order_id, Asset.kind == kind, Asset.superseded_at.is_(None))
+        .values(superseded_at=now)
     )
 
 
@@ -204,6 +222,7 @@ async def generate(rt: Runtime, order_id: str, *, round_: int) -> None:
         key = f"{order_id}/{new_public_id()}"
         stored = await rt.storage.save(key, _one_chunk(document.content))
         async with rt.db.transaction() as session:
+            await supersede(session, order_id, AssetKind.DRAFT, rt.clock.now())
             await insert_ignore(
                 session,
                 Asset,

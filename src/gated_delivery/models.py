@@ -299,6 +299,8 @@ class Asset(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     # a job that produced this asset (a draft per attempt, never two)
     source_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    # set when a newer draft or final replaces this one; the live one has none
+    superseded_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -1,4 +1,4 @@
-"""download token issued for
+"""download token issued for, asset superseded at
 
 Revision ID: 0002
 Revises: 0001
@@ -17,6 +17,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("gd_asset", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("superseded_at", sa.DateTime(timezone=True), nullable=True))
+
     with op.batch_alter_table("gd_download_token", schema=None) as batch_op:
         batch_op.add_column(sa.Column("issued_for", sa.String(length=200), nullable=True))
         batch_op.create_unique_constraint(
@@ -28,3 +31,6 @@ def downgrade() -> None:
     with op.batch_alter_table("gd_download_token", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("uq_gd_download_token_issued_for"), type_="unique")
         batch_op.drop_column("issued_for")
+
+    with op.batch_alter_table("gd_asset", schema=None) as batch_op:
+        batch_op.drop_column("superseded_at")
