@@ -18,9 +18,9 @@ PLUGINS = sorted(p for p in (ROOT / "plugins").glob("*") if (p / "pyproject.toml
 
 
 def _install_all(session: nox.Session) -> None:
-    session.install("-e", ".[testing]")
-    for plugin in PLUGINS:
-        session.install("-e", f"{plugin}[testing]")
+    # one resolution, so the plugins' dependency on gated-delivery is this checkout
+    editables = [arg for p in (ROOT, *PLUGINS) for arg in ("-e", f"{p}[testing]")]
+    session.install(*editables)
 
 
 @nox.session
@@ -39,12 +39,14 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff check, ruff format --check, and mypy --strict on the core."""
+    """ruff check, ruff format --check, and mypy --strict on the core and each plugin."""
     _install_all(session)
     session.install("ruff", "mypy")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy", "--strict", "src/gated_delivery")
+    for plugin in PLUGINS:
+        session.run("mypy", "--strict", str(plugin / "src"))
 
 
 @nox.session
