@@ -8,6 +8,7 @@
     ├── ActionRefused             a staff or buyer action the order's state does not allow
     ├── NotFound                  an order, product, tier or provider that does not exist
     ├── InvalidInput              a buyer's or operator's input was refused
+    │   └── UploadRefused         an upload over a limit or of a refused type (uploads.py)
     ├── NotificationRejected      a webhook failed authentication; nothing changed
     ├── ProviderError             the provider answered with an error of its own
     │   └── ProviderUnavailable   the provider could not be reached; try again later

@@ -60,7 +60,12 @@ async def known_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, NotFound):
         return error_response(request, 404, str(exc))
     if isinstance(exc, InvalidInput | NotificationRejected):
-        return error_response(request, 400, str(exc))
+        status = int(getattr(exc, "status_code", 400))  # an UploadRefused may say 413 or 415
+        response = error_response(request, status, str(exc))
+        if status == 413:
+            # otherwise the server would go on reading (and discarding) the refused body
+            response.headers["connection"] = "close"
+        return response
     if isinstance(exc, IllegalTransition):
         return error_response(request, 409, str(exc))
     if isinstance(exc, ProviderError):
