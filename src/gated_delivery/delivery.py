@@ -23,8 +23,8 @@ from gated_delivery.fulfilment import deliverable, move, supersede
 from gated_delivery.ids import new_public_id
 from gated_delivery.models import Asset, AssetKind, AuditEvent, DownloadToken, Order
 from gated_delivery.runtime import Runtime
-from gated_delivery.states import FULFILMENT, FulfilmentState, PaymentStatus
-from gated_delivery.transitions import audit, enqueue
+from gated_delivery.states import FULFILMENT, ORDER, FulfilmentState, PaymentStatus
+from gated_delivery.transitions import audit, enqueue, transition
 
 F = FulfilmentState
 #: "Send me a new link" at most this often, per order and per client address.
@@ -274,6 +274,33 @@ async def revoke(rt: Runtime, order_id: str, *, actor: str, reason: str) -> int:
             raise ActionRefused(f"order {order.id} is already revoked")
         before = await _live_tokens(session, order.id)
         await move(rt, session, order, F.REVOKED, actor=actor, reason=reason)
+        return before
+
+
+async def refund(rt: Runtime, order_id: str, *, actor: str, reason: str) -> int:
+    """Record that the buyer was refunded: the order is REFUNDED, every link revoked.
+
+    The money goes back through the provider's own back office; this keeps our side true.
+    Returns how many live links were revoked.
+    """
+    if not reason.strip():
+        raise ActionRefused("a reason is required to record a refund")
+    async with rt.db.transaction() as session:
+        order = await _locked_order(session, order_id)
+        before = await _live_tokens(session, order.id)
+        await transition(
+            session,
+            ORDER,
+            order,
+            "payment_status",
+            PaymentStatus.REFUNDED,
+            now=rt.clock.now(),
+            order_id=order.id,
+            actor=actor,
+            reason=reason,
+        )
+        if order.fulfilment_status is not F.REVOKED:
+            await move(rt, session, order, F.REVOKED, actor=actor, reason=f"refunded: {reason}")
         return before
 
 

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from gated_delivery import delivery
 from gated_delivery.catalogue import upsert_product
 from gated_delivery.config import CoreSettings
+from gated_delivery.errors import ActionRefused
 from gated_delivery.models import Asset, AssetKind, AuditEvent, DownloadToken, Job, Order
 from gated_delivery.money import Money
 from gated_delivery.orders import create_order
@@ -214,13 +215,34 @@ async def test_revoked_links_are_410(
     assert jobs == 0  # a revoked order gets no new link
 
 
+async def test_a_refund_revokes_every_link(
+    gd_client: httpx.AsyncClient, gd_runtime: Runtime, paid_guide: Order
+) -> None:
+    url = link_in(next(m for m in mails(gd_runtime.settings) if "prêt" in m["Subject"]))
+    with pytest.raises(ActionRefused, match="a reason is required"):
+        await delivery.refund(gd_runtime, paid_guide.id, actor="staff:ops", reason="")
+    assert (await gd_client.get(url)).status_code == 200
+    assert (
+        await delivery.refund(
+            gd_runtime, paid_guide.id, actor="staff:ops", reason="buyer cancelled"
+        )
+        == 1
+    )
+    assert (await gd_client.get(url)).status_code == 410
+    async with gd_runtime.db.transaction() as session:
+        order = await session.get(Order, paid_guide.id)
+        assert order is not None
+        assert order.payment_status is PaymentStatus.REFUNDED
+        assert order.fulfilment_status is FulfilmentState.REVOKED
+
+
 async def test_a_link_of_an_unpaid_order_is_403(
     gd_client: httpx.AsyncClient, gd_runtime: Runtime, paid_guide: Order
 ) -> None:
     url = link_in(next(m for m in mails(gd_runtime.settings) if "prêt" in m["Subject"]))
     async with gd_runtime.db.transaction() as session:
-        # what a refund does to the payment status (the staff action comes with the staff pages)
-        await session.execute(sa.update(Order).values(payment_status=PaymentStatus.REFUNDED))
+        # a payment status that is no longer PAID, with the link still live
+        await session.execute(sa.update(Order).values(payment_status=PaymentStatus.REVIEW))
     assert (await gd_client.get(url)).status_code == 403
     response = await gd_client.post(url)
     assert response.status_code == 403
