@@ -1,0 +1,114 @@
+"""CinetPay's rules for what may be sent: amounts, currencies, transaction ids, descriptions.
+
+Checked before any request, so a price CinetPay would refuse (or, worse, silently round)
+fails with a clear message instead of a payment page for another amount.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from typing import Final
+
+from gated_delivery.money import Money
+from gated_delivery_cinetpay.errors import AmountNotAccepted, CinetPayError
+
+#: Currencies the Checkout API v2 accepts (facts file, section 1: official doc).
+CURRENCIES: Final = frozenset({"XOF", "XAF", "CDF", "GNF", "USD"})
+
+#: Smallest amount per currency, in major units. Only 100 XOF is official; the others come
+#: from a single third-party implementation and are unsure, but refusing early is cheaper
+#: than CinetPay's ERROR_AMOUNT_TOO_LOW (641) after the buyer reached the payment page.
+MINIMUM_MAJOR: Final = {"XOF": 100, "XAF": 100, "CDF": 1000, "GNF": 1000, "USD": 1}
+
+#: The official doc says "multiple of 5". A third party says USD is exempt and that other
+#: amounts are rounded down; neither is confirmed, so every currency must be a multiple of 5.
+MULTIPLE_OF: Final = 5
+
+#: Transaction ids: length and charset are undocumented; implementations cap at 25 or 30
+#: characters. We stay within the conservative choice: at most 25 of [A-Za-z0-9-].
+MAX_TRANSACTION_ID: Final = 25
+_SAFE_ID = re.compile(r"[A-Za-z0-9-]{1,24}\Z", re.ASCII)
+_BASE36_ID = re.compile(r"[0-9a-z]{25}\Z", re.ASCII)
+_DIGITS36: Final = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+#: Characters the doc says to avoid in ``description``.
+_DESCRIPTION_AVOID = re.compile(r"[#/$_&]")
+MAX_DESCRIPTION: Final = 100  # undocumented; short enough for the payment page
+
+
+def amount_to_send(amount: Money) -> int:
+    """The integer ``amount`` field for ``amount``, or ``AmountNotAccepted`` saying why not."""
+    if amount.currency not in CURRENCIES:
+        accepted = ", ".join(sorted(CURRENCIES))
+        raise AmountNotAccepted(
+            f"CinetPay does not take {amount.currency}; price the product in one of {accepted}"
+        )
+    scale: int = 10**amount.exponent
+    whole, cents = divmod(amount.amount_minor, scale)
+    if cents:
+        raise AmountNotAccepted(
+            f"CinetPay takes whole amounts only; {amount} has a fractional part"
+        )
+    if whole % MULTIPLE_OF:
+        raise AmountNotAccepted(
+            f"CinetPay takes amounts that are multiples of {MULTIPLE_OF}; {amount} is not "
+            f"(use {whole - whole % MULTIPLE_OF} or {whole - whole % MULTIPLE_OF + MULTIPLE_OF})"
+        )
+    minimum = MINIMUM_MAJOR[amount.currency]
+    if whole < minimum:
+        raise AmountNotAccepted(
+            f"CinetPay takes at least {minimum} {amount.currency}; {amount} is too low"
+        )
+    return whole
+
+
+def transaction_id(attempt_id: str) -> str:
+    """Our attempt id as a CinetPay ``transaction_id`` (reversible, see ``attempt_id``).
+
+    The core's attempt ids are 22 URL-safe base64 characters (16 random bytes), which may hold
+    ``_``; CinetPay's safe charset does not. Those become the 25 base-36 digits of the same
+    16 bytes. Ids already in the safe charset and at most 24 long travel unchanged; the length
+    keeps the two forms apart.
+    """
+    if _SAFE_ID.match(attempt_id):
+        return attempt_id
+    raw = _b64_16(attempt_id)
+    if raw is None:
+        raise CinetPayError(
+            "transaction-id",
+            f"an attempt id of {len(attempt_id)} characters cannot be sent as a CinetPay "
+            "transaction_id (at most 25 of A-Z, a-z, 0-9 and '-')",
+        )
+    number = int.from_bytes(raw, "big")
+    digits = []
+    for _ in range(MAX_TRANSACTION_ID):
+        number, digit = divmod(number, 36)
+        digits.append(_DIGITS36[digit])
+    return "".join(reversed(digits))
+
+
+def attempt_id(transaction: str) -> str:
+    """The attempt id a CinetPay ``transaction_id`` stands for (inverse of ``transaction_id``)."""
+    if _BASE36_ID.match(transaction):
+        number = int(transaction, 36)
+        if number < 1 << 128:
+            return base64.urlsafe_b64encode(number.to_bytes(16, "big")).decode().rstrip("=")
+    return transaction
+
+
+def _b64_16(text: str) -> bytes | None:
+    try:
+        raw = base64.urlsafe_b64decode(text + "==")
+    except (binascii.Error, ValueError):
+        return None
+    if len(raw) != 16 or base64.urlsafe_b64encode(raw).decode().rstrip("=") != text:
+        return None  # not the canonical form: decoding would not give the same id back
+    return raw
+
+
+def description(title: str) -> str:
+    """The product title, without the characters the doc says to avoid, not too long."""
+    cleaned = " ".join(_DESCRIPTION_AVOID.sub(" ", title).split())
+    return cleaned[:MAX_DESCRIPTION] or "Order"
