@@ -260,3 +260,54 @@ async def test_review_without_a_final_cannot_be_published(
         with pytest.raises(IllegalTransition, match="a final document must be uploaded first"):
             await fulfilment.move(gd_runtime, session, row, F.PUBLISHED, actor="staff")
     assert await state(gd_runtime, order) == (F.RECEIVED, [])
+
+
+async def test_staff_retry_after_a_failed_generation_makes_a_new_round(
+    gd_client: httpx.AsyncClient,
+    gd_runtime: Runtime,
+    gd_fake_provider: FakeProvider,
+    gd_run_jobs: RunJobs,
+    generator: ScriptedGenerator,
+) -> None:
+    from gated_delivery.errors import ActionRefused
+
+    generator.script = [PermissionError("invalid API key")]
+    order = await new_order(gd_runtime, "kit", generator="scripted", requires_review=True)
+    with pytest.raises(ActionRefused, match="only a failed generation can be retried"):
+        await fulfilment.retry_generation(gd_runtime, order.id, actor="staff:ops")
+    await pay(gd_client, gd_fake_provider, order, gd_run_jobs)
+    assert await state(gd_runtime, order) == (F.GENERATION_FAILED, [])
+    assert await fulfilment.retry_generation(gd_runtime, order.id, actor="staff:ops") == 2
+    await gd_run_jobs()
+    assert await state(gd_runtime, order) == (F.DRAFT_READY, [AssetKind.DRAFT])
+    async with gd_runtime.db.transaction() as session:
+        stored = (
+            await session.execute(
+                sa.select(AuditEvent.data).where(AuditEvent.event == "draft_stored")
+            )
+        ).scalar_one()
+    assert stored["model"] == "test"  # the generator's metadata is kept with the draft
+
+
+async def test_a_generation_that_never_gets_through_ends_failed(
+    gd_client: httpx.AsyncClient,
+    gd_runtime: Runtime,
+    gd_fake_provider: FakeProvider,
+    gd_run_jobs: RunJobs,
+    generator: ScriptedGenerator,
+    gd_clock: FrozenClock,
+) -> None:
+    generator.script = [RetryLater("rate limited")] * 20
+    order = await new_order(gd_runtime, "kit", generator="scripted", requires_review=True)
+    await pay(gd_client, gd_fake_provider, order, gd_run_jobs)
+    for _ in range(gd_runtime.settings.job_max_attempts):
+        gd_clock.advance(seconds=900)
+        await gd_run_jobs()
+    assert await state(gd_runtime, order) == (F.GENERATION_FAILED, [])
+    async with gd_runtime.db.transaction() as session:
+        reason = (
+            await session.execute(
+                sa.select(AuditEvent.reason).where(AuditEvent.to_state == "generation_failed")
+            )
+        ).scalar_one()
+    assert reason == "gave up: rate limited"

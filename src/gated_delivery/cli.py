@@ -20,6 +20,7 @@ from typing import Any, ParamSpec, TypeVar
 import click
 
 from gated_delivery import __version__, delivery
+from gated_delivery import fulfilment as fulfilment_steps
 from gated_delivery.catalogue import list_products, upsert_product
 from gated_delivery.config import CoreSettings, load_settings
 from gated_delivery.errors import GatedDeliveryError, InvalidInput
@@ -337,6 +338,18 @@ def fulfilment_resend(order_id: str) -> None:
     """E-mail a fresh link to ORDER's own address."""
     _run(_settings(), lambda rt: delivery.resend(rt, order_id, actor="operator"))
     click.echo("a new link mail is queued")
+
+
+@fulfilment.command("retry-generation")
+@click.argument("order_id")
+@_fail_cleanly
+def fulfilment_retry_generation(order_id: str) -> None:
+    """Generate ORDER's draft again after a failed generation."""
+
+    async def run(rt: Runtime) -> int:
+        return await fulfilment_steps.retry_generation(rt, order_id, actor="operator")
+
+    click.echo(f"generation round {_run(_settings(), run)} queued")
 
 
 @fulfilment.command("revoke")

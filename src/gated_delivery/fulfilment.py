@@ -8,22 +8,22 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gated_delivery.db import insert_ignore, lock
-from gated_delivery.errors import IllegalTransition, RetryLater
+from gated_delivery.errors import ActionRefused, IllegalTransition, NotFound, RetryLater
 from gated_delivery.hookspecs import GenerationRequest
 from gated_delivery.ids import new_public_id
 from gated_delivery.mail import mail_job
-from gated_delivery.models import Asset, AssetKind, Order
+from gated_delivery.models import Asset, AssetKind, Job, Order
 from gated_delivery.payments import event_job
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import FULFILMENT, NEEDS_PAYMENT, FulfilmentState, PaymentStatus
 from gated_delivery.tokens import revoke_all
-from gated_delivery.transitions import JobSpec, audit, transition
+from gated_delivery.transitions import JobSpec, audit, scalars_only, transition
 
 GENERATE_JOB: Final = "generate"
 F = FulfilmentState
@@ -223,7 +223,7 @@ async def generate(rt: Runtime, order_id: str, *, round_: int) -> None:
         stored = await rt.storage.save(key, _one_chunk(document.content))
         async with rt.db.transaction() as session:
             await supersede(session, order_id, AssetKind.DRAFT, rt.clock.now())
-            await insert_ignore(
+            asset_id = await insert_ignore(
                 session,
                 Asset,
                 {
@@ -241,6 +241,18 @@ async def generate(rt: Runtime, order_id: str, *, round_: int) -> None:
                 },
                 conflict=["source_key"],
             )
+            if asset_id is not None:
+                # model, tokens and duration: what staff need to judge and cost a draft
+                audit(
+                    session,
+                    now=rt.clock.now(),
+                    order_id=order_id,
+                    machine=FULFILMENT.name,
+                    subject_id=order_id,
+                    event="draft_stored",
+                    actor="worker",
+                    data={"asset_id": asset_id, **scalars_only(document.metadata)},
+                )
     async with rt.db.transaction() as session:
         order = await lock(session, Order, order_id)
         assert order is not None
@@ -249,6 +261,41 @@ async def generate(rt: Runtime, order_id: str, *, round_: int) -> None:
         await move(rt, session, order, F.DRAFT_READY, actor="worker", reason="draft stored")
         if not order.product.requires_review:
             await move(rt, session, order, F.PUBLISHED, actor="worker", reason="no review needed")
+
+
+async def retry_generation(rt: Runtime, order_id: str, *, actor: str) -> int:
+    """Queue a new generation round for an order whose generation failed; returns the round."""
+    async with rt.db.transaction() as session:
+        order = await lock(session, Order, order_id)
+        if order is None:
+            raise NotFound(f"no order {order_id!r}")
+        if order.fulfilment_status is not F.GENERATION_FAILED:
+            raise ActionRefused(
+                f"order {order.id} is {order.fulfilment_status.value}: only a failed "
+                "generation can be retried"
+            )
+        rounds = await session.execute(
+            sa.select(sa.func.count())
+            .select_from(Job)
+            .where(Job.order_id == order.id, Job.kind == GENERATE_JOB)
+        )
+        round_ = int(rounds.scalar_one()) + 1
+        await move(
+            rt,
+            session,
+            order,
+            F.QUEUED,
+            actor=actor,
+            reason=f"retry, round {round_}",
+            jobs=[generate_job(order.id, round_=round_)],
+        )
+    rt.wake_worker()
+    return round_
+
+
+async def give_up_generation(rt: Runtime, payload: dict[str, Any], error: str) -> None:
+    """When the generate job runs out of tries: GENERATION_FAILED, so staff can retry."""
+    await _generation_failed(rt, str(payload["order_id"]), f"gave up: {error}")
 
 
 async def _generation_failed(rt: Runtime, order_id: str, reason: str) -> None:

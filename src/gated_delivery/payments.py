@@ -34,7 +34,7 @@ from gated_delivery.states import (
     PaymentStatus,
     derive_payment_status,
 )
-from gated_delivery.transitions import JobSpec, audit, enqueue, transition
+from gated_delivery.transitions import JobSpec, audit, enqueue, scalars_only, transition
 
 FULFIL_JOB: Final = "fulfil"
 EVENT_JOB: Final = "event"
@@ -319,7 +319,7 @@ async def settle(
                 order_id=order.id,
                 actor=actor,
                 reason=reason,
-                data={"reported": status.status.value, **_safe(status.data)},
+                data={"reported": status.status.value, **scalars_only(status.data)},
             )
             await update_order_status(rt, session, order, actor=actor)
         return attempt.state
@@ -417,14 +417,3 @@ def event_job(event: str, order_id: str, *, key: str, **payload: Any) -> JobSpec
         dedupe_key=f"event:{event}:{key}",
         order_id=order_id,
     )
-
-
-def _safe(data: Any) -> dict[str, Any]:
-    # provider data goes into the audit trail: keep short scalar values only
-    out: dict[str, Any] = {}
-    for key, value in dict(data or {}).items():
-        if isinstance(value, str):
-            out[str(key)[:60]] = value[:200]
-        elif isinstance(value, int | bool) or value is None:
-            out[str(key)[:60]] = value
-    return out

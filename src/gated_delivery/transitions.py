@@ -55,6 +55,17 @@ async def enqueue(
     )
 
 
+def scalars_only(data: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Short scalar values only: what plugins' data may put into the audit trail."""
+    out: dict[str, Any] = {}
+    for key, value in dict(data or {}).items():
+        if isinstance(value, str):
+            out[str(key)[:60]] = value[:200]
+        elif isinstance(value, int | float | bool) or value is None:
+            out[str(key)[:60]] = value
+    return out
+
+
 def audit(
     session: AsyncSession,
     *,

@@ -9,6 +9,8 @@ from gated_delivery import delivery, fulfilment, intake, mail, payments, plugins
 from gated_delivery.runtime import Runtime
 
 Handler = Callable[[Runtime, dict[str, Any]], Awaitable[None]]
+#: Called once when a job of that kind runs out of tries, with the last error.
+GiveUp = Callable[[Runtime, dict[str, Any], str], Awaitable[None]]
 
 
 async def verify_payment(rt: Runtime, payload: dict[str, Any]) -> None:
@@ -37,4 +39,8 @@ HANDLERS: Final[Mapping[str, Handler]] = {
     fulfilment.GENERATE_JOB: generate,
     payments.EVENT_JOB: event,
     mail.MAIL_JOB: delivery.send_mail,
+}
+
+GIVE_UP: Final[Mapping[str, GiveUp]] = {
+    fulfilment.GENERATE_JOB: fulfilment.give_up_generation,
 }

@@ -10,7 +10,7 @@ from typing import Final
 import sqlalchemy as sa
 
 from gated_delivery.errors import RetryLater
-from gated_delivery.jobs.handlers import HANDLERS
+from gated_delivery.jobs.handlers import GIVE_UP, HANDLERS
 from gated_delivery.models import Job, JobState
 from gated_delivery.runtime import Runtime
 
@@ -105,6 +105,11 @@ async def _record(rt: Runtime, job: Job, error: str, retry_note: bool) -> JobSta
         )
     state = values["state"]
     assert isinstance(state, JobState)
+    if error and state is not JobState.PENDING and job.kind in GIVE_UP:
+        try:
+            await GIVE_UP[job.kind](rt, dict(job.payload), error)
+        except Exception:
+            log.exception("giving up job %s (%s) failed", job.id, job.kind)
     return state
 
 
