@@ -43,7 +43,7 @@ class PaymentRequest:
     """Everything a provider needs to open a payment session for one attempt.
 
     ``attempt_id`` is our transaction id: unique per attempt (a retry is a new attempt),
-    random, at most 32 URL-safe characters.
+    random, 22 letters and digits.
     """
 
     attempt_id: str

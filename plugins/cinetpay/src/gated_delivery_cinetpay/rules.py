@@ -67,10 +67,10 @@ def amount_to_send(amount: Money) -> int:
 def transaction_id(attempt_id: str) -> str:
     """Our attempt id as a CinetPay ``transaction_id`` (reversible, see ``attempt_id``).
 
-    The core's attempt ids are 22 URL-safe base64 characters (16 random bytes), which may hold
-    ``_``; CinetPay's safe charset does not. Those become the 25 base-36 digits of the same
-    16 bytes. Ids already in the safe charset and at most 24 long travel unchanged; the length
-    keeps the two forms apart.
+    The core's attempt ids are 22 letters and digits, inside CinetPay's safe charset, and
+    travel unchanged. Ids of the older form, 22 URL-safe base64 characters (16 random bytes)
+    that may hold ``_``, become the 25 base-36 digits of the same 16 bytes; the length keeps
+    the two forms apart.
     """
     if _SAFE_ID.match(attempt_id):
         return attempt_id
