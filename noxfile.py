@@ -19,7 +19,10 @@ PLUGINS = sorted(p for p in (ROOT / "plugins").glob("*") if (p / "pyproject.toml
 
 def _install_all(session: nox.Session) -> None:
     # one resolution, so the plugins' dependency on gated-delivery is this checkout
-    editables = [arg for p in (ROOT, *PLUGINS) for arg in ("-e", f"{p}[testing]")]
+    extras = {ROOT: "testing,celery"}  # the Celery backend's tests and bench need celery
+    editables = [
+        arg for p in (ROOT, *PLUGINS) for arg in ("-e", f"{p}[{extras.get(p, 'testing')}]")
+    ]
     session.install(*editables)
 
 

@@ -22,8 +22,9 @@ import click
 from gated_delivery import __version__, delivery
 from gated_delivery import fulfilment as fulfilment_steps
 from gated_delivery.catalogue import list_products, upsert_product
+from gated_delivery.cli_staff import staff
 from gated_delivery.config import CoreSettings, load_settings
-from gated_delivery.errors import GatedDeliveryError, InvalidInput
+from gated_delivery.errors import ConfigurationError, GatedDeliveryError, InvalidInput
 from gated_delivery.ids import new_public_id
 from gated_delivery.jobs.worker import Worker
 from gated_delivery.models import Asset, AssetKind
@@ -116,10 +117,26 @@ def serve(host: str, port: int, sandbox: bool) -> None:
 
 @main.command()
 @click.option("--once", is_flag=True, help="Run the jobs due now, then exit.")
+@click.option(
+    "--relay",
+    "relay_only",
+    is_flag=True,
+    help="GD_JOB_BACKEND=celery: publish outbox rows to the broker; run no job here.",
+)
+@click.option(
+    "--ack-timeout",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="With --relay: seconds before a published row nobody claimed is published again.",
+)
 @_fail_cleanly
-def worker(once: bool) -> None:
+def worker(once: bool, relay_only: bool, ack_timeout: float) -> None:
     """Run outbox jobs (and the periodic reconciler) outside the web process."""
     settings = _settings()
+    if relay_only or settings.job_backend == "celery":
+        _relay(settings, once=once, relay_only=relay_only, ack_timeout=ack_timeout)
+        return
 
     async def run(rt: Runtime) -> None:
         runner = Worker(rt)
@@ -135,6 +152,47 @@ def worker(once: bool) -> None:
         await runner.run_forever(stop)
 
     _run(settings, run)
+
+
+def _relay(settings: CoreSettings, *, once: bool, relay_only: bool, ack_timeout: float) -> None:
+    from gated_delivery.jobs.relay import Relay
+
+    if settings.job_backend != "celery":
+        raise ConfigurationError("--relay feeds Celery workers: set GD_JOB_BACKEND=celery")
+    if not relay_only:
+        # running jobs here too would bypass the Celery workers the settings ask for
+        raise ConfigurationError(
+            "GD_JOB_BACKEND=celery: jobs run on Celery workers "
+            "(celery -A gated_delivery.jobs.celery_backend worker); "
+            "run `gated-delivery worker --relay` to feed them"
+        )
+
+    async def run(rt: Runtime) -> None:
+        relay = Relay.for_celery(rt, ack_timeout_seconds=ack_timeout)
+        if once:
+            click.echo(f"published {await relay.run_once()} job(s)")
+            return
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        click.echo("relay running; Ctrl-C to stop")
+        await relay.run_forever(stop)
+
+    _run(settings, run)
+
+
+@main.command("celery-beat-schedule")
+@_fail_cleanly
+def celery_beat_schedule() -> None:
+    """Print Celery beat's schedule (the periodic reconciler) as JSON.
+
+    `celery -A gated_delivery.jobs.celery_backend beat` installs it by itself; this shows
+    what it will run, or gives it to a beat scheduler configured elsewhere.
+    """
+    from gated_delivery.jobs.celery_backend import beat_schedule
+
+    click.echo(json.dumps(beat_schedule(_settings()), indent=2))
 
 
 @main.command("reconcile")
@@ -437,6 +495,9 @@ def orders_show(order_id: str, as_json: bool) -> None:
         move = f" {e['from'] or ''}→{e['to']}" if e["to"] else ""
         reason = f" ({e['reason']})" if e["reason"] else ""
         click.echo(f"    {e['at']} {e['machine']} {e['event']}{move} by {e['actor']}{reason}")
+
+
+main.add_command(staff)  # gated-delivery staff create-user EMAIL
 
 
 if __name__ == "__main__":

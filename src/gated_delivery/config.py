@@ -7,9 +7,16 @@ environment variable, never its secret value.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from gated_delivery.errors import ConfigurationError
@@ -101,6 +108,29 @@ class CoreSettings(BaseSettings):
         ge=0,
         validation_alias=AliasChoices("GD_RECONCILE_MIN_AGE_MINUTES", "reconcile_min_age_minutes"),
     )
+    # embedded: the app's (or `gated-delivery worker`'s) own loop runs the outbox;
+    # celery: a relay publishes outbox rows to GD_CELERY_BROKER_URL for Celery workers
+    job_backend: Literal["embedded", "celery"] = Field(
+        "embedded", validation_alias=AliasChoices("GD_JOB_BACKEND", "job_backend")
+    )
+    # declared after job_backend: its validator reads the backend already validated
+    celery_broker_url: str | None = Field(
+        None,
+        validate_default=True,
+        validation_alias=AliasChoices("GD_CELERY_BROKER_URL", "celery_broker_url"),
+    )
+    # how long a Celery worker owns a claimed job; after that a crashed worker's job is
+    # published again, so it must exceed the slowest job (generation included)
+    celery_lease_seconds: int = Field(
+        300,
+        ge=1,
+        validation_alias=AliasChoices("GD_CELERY_LEASE_SECONDS", "celery_lease_seconds"),
+    )
+    # "module" or "module:attribute" plugin objects Celery workers register on top of the
+    # installed ones: what a host app passes to create_app(plugins_extra=...)
+    extra_plugins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias=AliasChoices("GD_EXTRA_PLUGINS", "extra_plugins")
+    )
 
     @field_validator("admin_emails", mode="before")
     @classmethod
@@ -108,6 +138,22 @@ class CoreSettings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("extra_plugins", mode="before")
+    @classmethod
+    def _split_plugins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("celery_broker_url")
+    @classmethod
+    def _check_broker_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("job_backend") == "celery" and not value:
+            raise ValueError(
+                "must be set when GD_JOB_BACKEND=celery (e.g. redis://127.0.0.1:6379/0)"
+            )
+        return value or None
 
     @field_validator("base_url")
     @classmethod

@@ -320,3 +320,20 @@ class DownloadToken(Base):
     issued_for: Mapped[str | None] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column()
+
+
+class StaffAccount(Base):
+    """A staff member of the built-in login (a host app may authenticate staff its own way).
+
+    Only an argon2id hash of the password is stored; ``email`` is kept lower-cased.
+    """
+
+    __tablename__ = "gd_staff_user"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_public_id)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column()

@@ -56,6 +56,32 @@ async def claim(rt: Runtime, worker_id: str, *, limit: int = 10) -> list[Job]:
     return jobs
 
 
+async def claim_job(
+    rt: Runtime, job_id: int, worker_id: str, *, lease: timedelta = LEASE
+) -> Job | None:
+    """Take the job ``job_id`` if it is due (or its worker's lease ran out); None otherwise.
+
+    What a runner fed one id at a time (a Celery task) does instead of ``claim``: a message
+    delivered twice, or a job already taken, done or not yet due, is claimed by nobody.
+    """
+    now = rt.clock.now()
+    due = sa.or_(
+        sa.and_(Job.state == JobState.PENDING, Job.run_after <= now),
+        sa.and_(Job.state == JobState.RUNNING, Job.locked_until < now),
+    )
+    query = sa.select(Job).where(Job.id == job_id, due)
+    if rt.db.is_postgresql:
+        query = query.with_for_update(skip_locked=True)
+    async with rt.db.transaction() as session:
+        job = (await session.execute(query)).scalar_one_or_none()
+        if job is not None:
+            job.state = JobState.RUNNING
+            job.attempts += 1
+            job.locked_by = worker_id
+            job.locked_until = now + lease
+    return job
+
+
 async def execute(rt: Runtime, job: Job) -> JobState:
     """Run a claimed job's handler and record the outcome on its row.
 

@@ -14,10 +14,11 @@ from gated_delivery import plugins
 from gated_delivery.clock import Clock
 from gated_delivery.config import CoreSettings, check_secret_key, load_settings
 from gated_delivery.db import Database
-from gated_delivery.jobs.worker import Worker
+from gated_delivery.jobs.relay import run_jobs
 from gated_delivery.runtime import Runtime, build_runtime
 from gated_delivery.web import buy, download, notify, status
 from gated_delivery.web.errors import exception_handlers
+from gated_delivery.web.staff import mount as staff_pages
 
 
 def routes() -> list[BaseRoute]:
@@ -57,6 +58,7 @@ def create_app(
         runtime = build_runtime(settings, plugins_extra=plugins_extra, clock=clock, db=db)
     rt = runtime
     all_routes = routes()
+    all_routes.append(staff_pages(rt))  # /staff: login, orders, actions
     if rt.settings.sandbox:
         all_routes += plugins.sandbox_routes(rt.pm, rt.settings, rt.providers)
     with_worker = rt.settings.embedded_worker if run_worker is None else run_worker
@@ -64,7 +66,8 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         stop = asyncio.Event()
-        task = asyncio.create_task(Worker(rt).run_forever(stop)) if with_worker else None
+        # with GD_JOB_BACKEND=celery this is the relay only: Celery workers run the jobs
+        task = asyncio.create_task(run_jobs(rt, stop)) if with_worker else None
         try:
             yield
         finally:

@@ -1,0 +1,276 @@
+"""The staff pages that read: the orders list and one order's detail, and staff downloads."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Final
+from urllib.parse import quote, urlencode
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from gated_delivery.errors import NotFound
+from gated_delivery.hookspecs import StaffUser
+from gated_delivery.models import (
+    Asset,
+    AuditEvent,
+    DownloadToken,
+    Job,
+    JobState,
+    Order,
+    PaymentAttempt,
+    Product,
+)
+from gated_delivery.orders import get_order
+from gated_delivery.states import AttemptState, FulfilmentState, PaymentStatus
+from gated_delivery.web.staff.site import StaffSite
+
+PAGE_SIZE: Final = 25
+
+#: Badge colours: what needs a person is amber or red, what is done is green.
+BADGES: Final = {
+    "unpaid": "grey",
+    "pending": "blue",
+    "paid": "green",
+    "failed": "red",
+    "review": "amber",
+    "refunded": "grey",
+    "received": "grey",
+    "queued": "blue",
+    "generating": "blue",
+    "draft_ready": "amber",
+    "generation_failed": "red",
+    "final_uploaded": "blue",
+    "published": "green",
+    "delivered": "green",
+    "revoked": "grey",
+    "created": "grey",
+    "succeeded": "green",
+    "cancelled": "grey",
+    "expired": "grey",
+    "done": "green",
+    "running": "blue",
+    "dead": "red",
+}
+
+
+def _day(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _filters(request: Request) -> dict[str, str]:
+    q = request.query_params
+    return {
+        "payment": q.get("payment", "") if q.get("payment") in set(PaymentStatus) else "",
+        "fulfilment": q.get("fulfilment", "")
+        if q.get("fulfilment") in set(FulfilmentState)
+        else "",
+        "product": q.get("product", "")[:80],
+        "date_from": q.get("date_from", "") if _day(q.get("date_from", "")) else "",
+        "date_to": q.get("date_to", "") if _day(q.get("date_to", "")) else "",
+        "q": q.get("q", "").strip()[:320],
+    }
+
+
+def _where(filters: dict[str, str]) -> list[sa.ColumnElement[bool]]:
+    where: list[sa.ColumnElement[bool]] = []
+    if filters["payment"]:
+        where.append(Order.payment_status == PaymentStatus(filters["payment"]))
+    if filters["fulfilment"]:
+        where.append(Order.fulfilment_status == FulfilmentState(filters["fulfilment"]))
+    if filters["product"]:
+        where.append(Product.slug == filters["product"])
+    start, end = _day(filters["date_from"]), _day(filters["date_to"])
+    if start:
+        where.append(Order.created_at >= datetime(start.year, start.month, start.day, tzinfo=UTC))
+    if end:
+        until = datetime(end.year, end.month, end.day, tzinfo=UTC) + timedelta(days=1)
+        where.append(Order.created_at < until)
+    if filters["q"]:
+        # LIKE wildcards typed by staff are matched literally
+        needle = filters["q"].lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        where.append(
+            sa.or_(
+                Order.id == filters["q"],
+                sa.func.lower(Order.buyer_email).like(f"%{needle}%", escape="\\"),
+            )
+        )
+    return where
+
+
+async def _counts(session: AsyncSession) -> dict[str, int]:
+    async def count(query: sa.Select[Any]) -> int:
+        return int((await session.execute(query)).scalar_one())
+
+    total = sa.select(sa.func.count())
+    by_state = {
+        "review_payments": await count(
+            total.select_from(PaymentAttempt)
+            .join(Order, Order.id == PaymentAttempt.order_id)
+            .where(
+                PaymentAttempt.state == AttemptState.REVIEW,
+                Order.payment_status != PaymentStatus.REFUNDED,
+            )
+        ),
+        "draft_ready": await count(
+            total.select_from(Order).where(Order.fulfilment_status == FulfilmentState.DRAFT_READY)
+        ),
+        "generation_failed": await count(
+            total.select_from(Order).where(
+                Order.fulfilment_status == FulfilmentState.GENERATION_FAILED
+            )
+        ),
+        "dead_jobs": await count(total.select_from(Job).where(Job.state == JobState.DEAD)),
+    }
+    return by_state
+
+
+async def orders_list(site: StaffSite, request: Request, user: StaffUser) -> Response:
+    """``GET /staff/``: orders, newest first, filtered, searched and paginated."""
+    filters = _filters(request)
+    page_text = request.query_params.get("page", "1")
+    page = max(int(page_text), 1) if page_text.isdigit() else 1
+    where = _where(filters)
+    async with site.rt.db.transaction() as session:
+        base = sa.select(Order).join(Product, Product.id == Order.product_id).where(*where)
+        matching = (
+            await session.execute(
+                sa.select(sa.func.count()).select_from(base.order_by(None).subquery())
+            )
+        ).scalar_one()
+        orders = list(
+            (
+                await session.execute(
+                    base.order_by(Order.created_at.desc(), Order.id.desc())
+                    .limit(PAGE_SIZE)
+                    .offset((page - 1) * PAGE_SIZE)
+                )
+            ).scalars()
+        )
+        counts = await _counts(session)
+        by_payment: dict[PaymentStatus, int] = {
+            status: int(n)
+            for status, n in await session.execute(
+                sa.select(Order.payment_status, sa.func.count()).group_by(Order.payment_status)
+            )
+        }
+        products = list(
+            (await session.execute(sa.select(Product.slug).order_by(Product.slug))).scalars()
+        )
+    kept = {k: v for k, v in filters.items() if v}
+    pages = max((int(matching) + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    return site.render(
+        request,
+        "orders.html",
+        {
+            "orders": orders,
+            "filters": filters,
+            "counts": counts,
+            "by_payment": {s.value: by_payment.get(s, 0) for s in PaymentStatus},
+            "payment_states": [s.value for s in PaymentStatus],
+            "fulfilment_states": [s.value for s in FulfilmentState],
+            "products": products,
+            "badges": BADGES,
+            "page": page,
+            "pages": pages,
+            "matching": matching,
+            "prev_url": f"?{urlencode({**kept, 'page': page - 1})}" if page > 1 else "",
+            "next_url": f"?{urlencode({**kept, 'page': page + 1})}" if page < pages else "",
+        },
+        user=user,
+    )
+
+
+async def order_context(site: StaffSite, order_id: str) -> dict[str, Any]:
+    """Everything the detail page shows about one order."""
+    now = site.rt.clock.now()
+    async with site.rt.db.transaction() as session:
+        order = await get_order(session, order_id)
+
+        async def rows(query: sa.Select[Any]) -> list[Any]:
+            return list((await session.execute(query)).scalars())
+
+        attempts = await rows(
+            sa.select(PaymentAttempt)
+            .where(PaymentAttempt.order_id == order.id)
+            .order_by(PaymentAttempt.created_at)
+        )
+        assets = await rows(
+            sa.select(Asset).where(Asset.order_id == order.id).order_by(Asset.created_at)
+        )
+        tokens = await rows(
+            sa.select(DownloadToken)
+            .where(
+                DownloadToken.order_id == order.id,
+                DownloadToken.revoked_at.is_(None),
+                DownloadToken.expires_at > now,
+                DownloadToken.use_count < DownloadToken.max_uses,
+            )
+            .order_by(DownloadToken.created_at)
+        )
+        jobs = await rows(sa.select(Job).where(Job.order_id == order.id).order_by(Job.id))
+        events = await rows(
+            sa.select(AuditEvent).where(AuditEvent.order_id == order.id).order_by(AuditEvent.id)
+        )
+    return {
+        "order": order,
+        "attempts": attempts,
+        "uploads": [a for a in assets if a.kind.value == "upload"],
+        "drafts": [a for a in assets if a.kind.value == "draft"],
+        "finals": [a for a in assets if a.kind.value == "final"],
+        "tokens": tokens,
+        "jobs": jobs,
+        "events": events,
+        "badges": BADGES,
+        "has_review": any(a.state is AttemptState.REVIEW for a in attempts),
+    }
+
+
+async def order_detail(
+    site: StaffSite,
+    request: Request,
+    user: StaffUser,
+    *,
+    notice: str = "",
+    refusal: str = "",
+    status_code: int = 200,
+) -> Response:
+    """``GET /staff/orders/{order_id}``: the order, its files, payments, links, jobs, history."""
+    context = await order_context(site, request.path_params["order_id"])
+    return site.render(
+        request,
+        "order.html",
+        {**context, "notice": notice or request.query_params.get("done", ""), "refusal": refusal},
+        status_code=status_code,
+        user=user,
+    )
+
+
+async def asset_download(site: StaffSite, request: Request, user: StaffUser) -> Response:
+    """``GET /staff/assets/{asset_id}``: a staff download of an order's file (no use counted)."""
+    async with site.rt.db.transaction() as session:
+        asset = await session.get(Asset, request.path_params["asset_id"])
+    if asset is None or asset.order_id is None:
+        raise NotFound("no such file")
+    # the key comes from the database row, never from the request
+    return StreamingResponse(
+        _stream(site, asset.key),
+        media_type=asset.media_type,
+        headers={
+            "content-disposition": f"attachment; filename*=UTF-8''{quote(asset.filename, safe='')}",
+            "content-length": str(asset.size_bytes),
+            "cache-control": "no-store",
+            "x-content-type-options": "nosniff",
+        },
+    )
+
+
+async def _stream(site: StaffSite, key: str) -> AsyncIterator[bytes]:
+    async for chunk in site.rt.storage.open(key):
+        yield chunk
