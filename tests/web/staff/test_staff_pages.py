@@ -156,6 +156,28 @@ async def test_login_is_rate_limited_per_account(
     assert (await log_in(gd_client)).status_code == 303
 
 
+async def test_login_is_rate_limited_per_client_address(
+    gd_client: httpx.AsyncClient, gd_runtime: Runtime, staff_account: str
+) -> None:
+    from gated_delivery import staff_accounts
+
+    # one address guessing many accounts: no account reaches its own limit
+    for n in range(staff_accounts.FAILURES_PER_CLIENT):
+        page = await gd_client.get("/staff/login")
+        answer = await gd_client.post(
+            "/staff/login",
+            data={
+                "email": f"guess{n}@example.org",
+                "password": "wrong password here",
+                "csrf": csrf_of(page.text),
+            },
+        )
+        assert answer.status_code == 401
+    assert (await log_in(gd_client)).status_code == 429
+    gd_runtime.clock.advance(minutes=16)  # type: ignore[attr-defined]
+    assert (await log_in(gd_client)).status_code == 303
+
+
 async def test_logout_ends_the_session(staff_client: httpx.AsyncClient) -> None:
     page = await staff_client.get("/staff/")
     response = await staff_client.post("/staff/logout", data={"csrf": csrf_of(page.text)})
