@@ -19,7 +19,7 @@ from gated_delivery.money import Money
 from gated_delivery.orders import create_order
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import FulfilmentState
-from gated_delivery.testing import FakeProvider
+from gated_delivery.testing import FakeProvider, pay_with_fake
 
 RunJobs = Callable[[], Awaitable[int]]
 
@@ -49,12 +49,7 @@ async def new_order(rt: Runtime) -> Order:
 
 
 async def pay(client: httpx.AsyncClient, fake: FakeProvider, order: Order, run: RunJobs) -> None:
-    response = await client.post(f"/checkout/{order.id}/fake")
-    attempt_id = response.headers["location"].rsplit("/", 1)[1]
-    fake.will_report(attempt_id)
-    body, headers = fake.notification(attempt_id)
-    await client.post("/payments/fake/notify", content=body, headers=headers)
-    await run()
+    await pay_with_fake(client, fake, order.id, run)
 
 
 async def snapshot(rt: Runtime) -> tuple[int, int, int, int, list[Path]]:

@@ -19,7 +19,7 @@ from gated_delivery.money import Money
 from gated_delivery.orders import create_order
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import FulfilmentState
-from gated_delivery.testing import FakeProvider, FrozenClock, ProviderPlugin
+from gated_delivery.testing import FakeProvider, FrozenClock, ProviderPlugin, pay_with_fake
 
 RunJobs = Callable[[], Awaitable[int]]
 F = FulfilmentState
@@ -88,12 +88,7 @@ async def new_order(rt: Runtime, slug: str, **product: object) -> Order:
 async def pay(
     client: httpx.AsyncClient, fake: FakeProvider, order: Order, run_jobs: RunJobs
 ) -> None:
-    response = await client.post(f"/checkout/{order.id}/fake")
-    attempt_id = response.headers["location"].rsplit("/", 1)[1]
-    fake.will_report(attempt_id)
-    body, headers = fake.notification(attempt_id)
-    await client.post("/payments/fake/notify", content=body, headers=headers)
-    await run_jobs()
+    await pay_with_fake(client, fake, order.id, run_jobs)
 
 
 async def state(rt: Runtime, order: Order) -> tuple[F, list[AssetKind]]:

@@ -20,7 +20,7 @@ from gated_delivery.models import Job, JobState, Order
 from gated_delivery.money import Money
 from gated_delivery.orders import create_order
 from gated_delivery.runtime import Runtime
-from gated_delivery.testing import FakeProvider, FrozenClock
+from gated_delivery.testing import FakeProvider, FrozenClock, pay_with_fake
 
 RunJobs = Callable[[], Awaitable[int]]
 
@@ -101,12 +101,7 @@ async def review_order(rt: Runtime) -> Order:
 
 
 async def pay(client: httpx.AsyncClient, fake: FakeProvider, order: Order, run: RunJobs) -> None:
-    response = await client.post(f"/checkout/{order.id}/fake")
-    attempt_id = response.headers["location"].rsplit("/", 1)[1]
-    fake.will_report(attempt_id)
-    body, headers = fake.notification(attempt_id)
-    await client.post("/payments/fake/notify", content=body, headers=headers)
-    await run()
+    await pay_with_fake(client, fake, order.id, run)
 
 
 async def test_paid_then_published_mails_reach_the_smtp_server(

@@ -13,14 +13,9 @@ from gated_delivery.models import AuditEvent, Job, JobState, Order, PaymentAttem
 from gated_delivery.reconcile import reconcile
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import AttemptState, PaymentStatus
-from gated_delivery.testing import FakeProvider, FrozenClock
+from gated_delivery.testing import FakeProvider, FrozenClock, checkout
 
 RunJobs = Callable[[], Awaitable[int]]
-
-
-async def start(client: httpx.AsyncClient, order: Order) -> str:
-    response = await client.post(f"/checkout/{order.id}/fake")
-    return str(response.headers["location"].rsplit("/", 1)[1])
 
 
 async def snapshot(rt: Runtime) -> tuple[list[tuple[str, str]], int, list[str]]:
@@ -50,7 +45,7 @@ async def test_only_payments_older_than_min_age_are_checked(
     gd_fake_provider: FakeProvider,
     gd_clock: FrozenClock,
 ) -> None:
-    attempt_id = await start(gd_client, gd_order)
+    attempt_id = await checkout(gd_client, gd_order.id)
     gd_fake_provider.will_report(attempt_id)
     report = await reconcile(gd_runtime, min_age=timedelta(minutes=15))
     assert report.lines == []
@@ -69,7 +64,7 @@ async def test_an_abandoned_payment_expires_after_the_provider_session(
     gd_fake_provider: FakeProvider,
     gd_clock: FrozenClock,
 ) -> None:
-    attempt_id = await start(gd_client, gd_order)
+    attempt_id = await checkout(gd_client, gd_order.id)
     gd_clock.advance(minutes=20)
     report = await reconcile(gd_runtime, min_age=timedelta(minutes=15))
     assert report.counts == {"still pending": 1}
@@ -93,9 +88,9 @@ async def test_dry_run_changes_nothing(
     gd_clock: FrozenClock,
     gd_run_jobs: RunJobs,
 ) -> None:
-    paid = await start(gd_client, gd_order)
+    paid = await checkout(gd_client, gd_order.id)
     gd_fake_provider.will_report(paid)
-    await start(gd_client, gd_order)  # a second attempt the provider knows nothing about
+    await checkout(gd_client, gd_order.id)  # a second attempt the provider knows nothing about
     gd_clock.advance(hours=2)
     before = await snapshot(gd_runtime)
     report = await reconcile(gd_runtime, min_age=timedelta(minutes=15), dry_run=True)
@@ -114,7 +109,7 @@ async def test_provider_down_leaves_payments_as_they_are(
     gd_fake_provider: FakeProvider,
     gd_clock: FrozenClock,
 ) -> None:
-    attempt_id = await start(gd_client, gd_order)
+    attempt_id = await checkout(gd_client, gd_order.id)
     gd_fake_provider.will_report(attempt_id, ReportedStatus.SUCCEEDED)
     gd_fake_provider.is_down = True
     gd_clock.advance(hours=3)
@@ -135,7 +130,7 @@ async def test_stuck_jobs_are_requeued(
 ) -> None:
     from gated_delivery.jobs.outbox import claim
 
-    attempt_id = await start(gd_client, gd_order)
+    attempt_id = await checkout(gd_client, gd_order.id)
     body, headers = gd_fake_provider.notification(attempt_id)
     await gd_client.post("/payments/fake/notify", content=body, headers=headers)
     [job] = await claim(gd_runtime, "a-worker-that-died")

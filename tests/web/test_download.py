@@ -21,7 +21,7 @@ from gated_delivery.money import Money
 from gated_delivery.orders import create_order
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import FulfilmentState, PaymentStatus
-from gated_delivery.testing import FakeProvider, FrozenClock
+from gated_delivery.testing import FakeProvider, FrozenClock, pay_with_fake
 
 RunJobs = Callable[[], Awaitable[int]]
 GUIDE = b"%PDF-1.7\n" + b"guide " * 5000
@@ -89,12 +89,7 @@ async def paid_guide(
             buyer_name="Awa",
             now=rt.clock.now(),
         )
-    response = await gd_client.post(f"/checkout/{order.id}/fake")
-    attempt_id = response.headers["location"].rsplit("/", 1)[1]
-    gd_fake_provider.will_report(attempt_id)
-    body, headers = gd_fake_provider.notification(attempt_id)
-    await gd_client.post("/payments/fake/notify", content=body, headers=headers)
-    await gd_run_jobs()
+    await pay_with_fake(gd_client, gd_fake_provider, order.id, gd_run_jobs)
     return order
 
 

@@ -12,14 +12,9 @@ from gated_delivery.models import AuditEvent, Job, Notification, Order, PaymentA
 from gated_delivery.money import Money
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import AttemptState, PaymentStatus
-from gated_delivery.testing import FakeProvider
+from gated_delivery.testing import FakeProvider, checkout
 
 RunJobs = Callable[[], Awaitable[int]]
-
-
-async def start(client: httpx.AsyncClient, order: Order) -> str:
-    response = await client.post(f"/checkout/{order.id}/fake")
-    return str(response.headers["location"].rsplit("/", 1)[1])
 
 
 async def rows(rt: Runtime, model: type) -> int:
@@ -53,7 +48,7 @@ async def test_missing_signature_is_400_audited_and_changes_nothing(
     gd_order: Order,
     gd_fake_provider: FakeProvider,
 ) -> None:
-    attempt_id = await start(gd_client, gd_order)
+    attempt_id = await checkout(gd_client, gd_order.id)
     gd_fake_provider.will_report(attempt_id)
     body, _headers = gd_fake_provider.notification(attempt_id)
     response = await gd_client.post(
@@ -100,7 +95,7 @@ async def test_notification_is_stored_and_queues_a_check_without_paying(
     gd_fake_provider: FakeProvider,
     gd_run_jobs: RunJobs,
 ) -> None:
-    attempt_id = await start(gd_client, gd_order)
+    attempt_id = await checkout(gd_client, gd_order.id)
     # the webhook claims success, but the provider's server has not confirmed anything
     body, headers = gd_fake_provider.notification(attempt_id, status="succeeded")
     response = await gd_client.post("/payments/fake/notify", content=body, headers=headers)
@@ -130,7 +125,7 @@ async def test_underpaid_goes_to_review(
     gd_fake_provider: FakeProvider,
     gd_run_jobs: RunJobs,
 ) -> None:
-    attempt_id = await start(gd_client, gd_order)
+    attempt_id = await checkout(gd_client, gd_order.id)
     gd_fake_provider.will_report(attempt_id, amount=Money(4995, "XOF"))
     body, headers = gd_fake_provider.notification(attempt_id)
     await gd_client.post("/payments/fake/notify", content=body, headers=headers)
@@ -156,7 +151,7 @@ async def test_wrong_currency_goes_to_review(
     gd_fake_provider: FakeProvider,
     gd_run_jobs: RunJobs,
 ) -> None:
-    attempt_id = await start(gd_client, gd_order)
+    attempt_id = await checkout(gd_client, gd_order.id)
     gd_fake_provider.will_report(attempt_id, amount=Money(5000, "XAF"))
     body, headers = gd_fake_provider.notification(attempt_id)
     await gd_client.post("/payments/fake/notify", content=body, headers=headers)
@@ -171,7 +166,7 @@ async def test_late_success_after_expiry_is_kept(
     gd_fake_provider: FakeProvider,
     gd_run_jobs: RunJobs,
 ) -> None:
-    attempt_id = await start(gd_client, gd_order)
+    attempt_id = await checkout(gd_client, gd_order.id)
     gd_fake_provider.will_report(attempt_id, ReportedStatus.EXPIRED)
     body, headers = gd_fake_provider.notification(attempt_id, status="expired")
     await gd_client.post("/payments/fake/notify", content=body, headers=headers)
@@ -192,8 +187,8 @@ async def test_second_payment_of_a_paid_order_goes_to_review(
     gd_fake_provider: FakeProvider,
     gd_run_jobs: RunJobs,
 ) -> None:
-    first = await start(gd_client, gd_order)
-    second = await start(gd_client, gd_order)
+    first = await checkout(gd_client, gd_order.id)
+    second = await checkout(gd_client, gd_order.id)
     for attempt_id in (first, second):
         gd_fake_provider.will_report(attempt_id)
         body, headers = gd_fake_provider.notification(attempt_id)
@@ -214,7 +209,7 @@ async def test_return_page_shows_status_and_never_pays(
     gd_fake_provider: FakeProvider,
     gd_run_jobs: RunJobs,
 ) -> None:
-    attempt_id = await start(gd_client, gd_order)
+    attempt_id = await checkout(gd_client, gd_order.id)
     # anyone can add ?status=ACCEPTED to a return URL; it must mean nothing
     response = await gd_client.post(
         f"/payments/fake/return?order={gd_order.id}&status=ACCEPTED", data={"status": "ACCEPTED"}

@@ -36,7 +36,7 @@ from gated_delivery.money import Money
 from gated_delivery.orders import create_order
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import FulfilmentState
-from gated_delivery.testing import FakeProvider, ProviderPlugin
+from gated_delivery.testing import FakeProvider, ProviderPlugin, pay_with_fake
 
 API_KEY = "sk-test-openai-docx-0123456789abcdef"
 #: How long the simulator's "timeout" answer waits; the timeout tests' client waits less.
@@ -207,12 +207,7 @@ async def pay(
     client: httpx.AsyncClient, fake: FakeProvider, order: Order, run_jobs: RunJobs
 ) -> None:
     """Pay the order through the fake provider's webhook, then run the jobs due."""
-    response = await client.post(f"/checkout/{order.id}/fake")
-    attempt_id = response.headers["location"].rsplit("/", 1)[1]
-    fake.will_report(attempt_id)
-    body, headers = fake.notification(attempt_id)
-    await client.post("/payments/fake/notify", content=body, headers=headers)
-    await run_jobs()
+    await pay_with_fake(client, fake, order.id, run_jobs)
 
 
 @dataclass

@@ -7,6 +7,7 @@ Installing gated-delivery registers the pytest plugin ``gated_delivery.testing.p
 from gated_delivery.sandbox.fake_provider import FakeProvider
 from gated_delivery.testing.clock import FrozenClock
 from gated_delivery.testing.contract import FakeControl, ProviderContract, SimulatorControl
+from gated_delivery.testing.flows import checkout, notify_fake, pay_with_fake
 from gated_delivery.testing.plugin_objects import ProviderPlugin
 
 __all__ = [
@@ -16,4 +17,7 @@ __all__ = [
     "ProviderContract",
     "ProviderPlugin",
     "SimulatorControl",
+    "checkout",
+    "notify_fake",
+    "pay_with_fake",
 ]

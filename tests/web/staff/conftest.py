@@ -15,7 +15,7 @@ from gated_delivery.models import Order, Product
 from gated_delivery.money import Money
 from gated_delivery.orders import create_order
 from gated_delivery.runtime import Runtime
-from gated_delivery.testing import FakeProvider
+from gated_delivery.testing import FakeProvider, pay_with_fake
 
 RunJobs = Callable[[], Awaitable[int]]
 STAFF_EMAIL = "lea@example.org"
@@ -90,13 +90,5 @@ async def pay(
     paid_minor: int | None = None,
 ) -> str:
     """Pay ``order`` through the fake provider (``paid_minor`` for an amount mismatch)."""
-    response = await client.post(f"/checkout/{order.id}/fake")
-    attempt_id = response.headers["location"].rsplit("/", 1)[1]
-    if paid_minor is None:
-        fake.will_report(attempt_id)
-    else:
-        fake.will_report(attempt_id, amount=Money(paid_minor, order.currency))
-    body, headers = fake.notification(attempt_id)
-    await client.post("/payments/fake/notify", content=body, headers=headers)
-    await run()
-    return attempt_id
+    amount = None if paid_minor is None else Money(paid_minor, order.currency)
+    return await pay_with_fake(client, fake, order.id, run, amount=amount)
