@@ -208,3 +208,28 @@ async def test_mails_follow_the_orders_language_and_host_templates(
     assert "&lt;b&gt;x&lt;/b&gt;" in escaped
     with pytest.raises(ValueError, match="unknown mail template"):
         mail.render(env, "nope", "fr", context)
+
+
+@pytest.mark.parametrize("lang", mail.LANGUAGES)
+@pytest.mark.parametrize("template", mail.TEMPLATES)
+def test_every_template_renders_in_every_language(tmp_path: Path, template: str, lang: str) -> None:
+    settings = CoreSettings(secret_key="s" * 40, private_media_root=tmp_path, mail_dir=tmp_path)
+    context = {
+        "order_id": "Abc123",
+        "name": "Awa <b>",
+        "email": "awa@example.org",
+        "product": "Kit Complet",
+        "tier": "standard",
+        "amount": "150000 XOF",
+        "review": True,
+        "status_url": "http://shop.example/orders/Abc123/status",
+        "staff_url": "http://shop.example/staff/orders/Abc123",
+        "link": "http://shop.example/download/t",
+        "expires": "2026-11-23 18:00",
+        "max_uses": 1,
+        "filename": "kit.docx",
+    }
+    subject, text, html = mail.render(mail.environment(settings), template, lang, context)
+    assert subject and "\n" not in subject
+    assert "Abc123" in text or "Kit Complet" in text
+    assert "<b>" not in html  # the HTML part escapes what buyers typed

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gated_delivery import plugins
-from gated_delivery.config import CoreSettings
+from gated_delivery.config import CoreSettings, load_settings
 from gated_delivery.default_plugins.folder_mail import FolderMail
 from gated_delivery.default_plugins.local_storage import LocalStorage
 from gated_delivery.errors import ConfigurationError, PluginError
@@ -145,6 +145,41 @@ def test_an_installed_plugin_is_loaded_through_its_entry_point(
     monkeypatch.syspath_prepend(str(tmp_path))
     pm = plugins.make_plugin_manager()
     assert list(plugins.payment_providers(pm, settings)) == ["acme"]
+
+
+def test_a_disabled_default_plugin_is_not_registered(settings: CoreSettings) -> None:
+    sandbox = settings.model_copy(update={"sandbox": True})
+    pm = plugins.make_plugin_manager(load_entry_points=False)
+    assert "fake" in plugins.payment_providers(pm, sandbox)
+    pm = plugins.make_plugin_manager(
+        load_entry_points=False, disabled=["gated_delivery.sandbox.fake_provider"]
+    )
+    assert "fake" not in plugins.payment_providers(pm, sandbox)
+    assert pm.get_plugin("gated_delivery.sandbox.pages") is not None
+
+
+def test_a_disabled_installed_plugin_is_not_loaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: CoreSettings
+) -> None:
+    # the module would fail to import: disabling it must not even load it
+    _install_fake_distribution(tmp_path, "raise ImportError('needs libfoo')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    pm = plugins.make_plugin_manager(disabled=["broken"])
+    assert pm.is_blocked("broken")
+
+
+def test_a_misspelt_disabled_plugin_stops_start_up() -> None:
+    with pytest.raises(PluginError, match="GD_DISABLED_PLUGINS names fake_provider,") as info:
+        plugins.make_plugin_manager(load_entry_points=False, disabled=["fake_provider"])
+    assert "gated_delivery.sandbox.fake_provider" in str(info.value)
+
+
+def test_disabled_plugins_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GD_DISABLED_PLUGINS", " gated_delivery.sandbox.pages, cinetpay ,")
+    assert load_settings(sandbox=True).disabled_plugins == [
+        "gated_delivery.sandbox.pages",
+        "cinetpay",
+    ]
 
 
 class _Listener:

@@ -357,6 +357,7 @@ def make_app(storage: StorageBackend, limits: UploadLimits | None = None) -> Sta
                 "filename": exc.filename,
                 "fr": exc.message_fr,
                 "en": exc.message_en,
+                "fields": exc.fields,
             }
             # the rest of the body is not wanted: let the server drop the connection
             return JSONResponse(refusal, exc.status_code, headers={"connection": "close"})
@@ -687,6 +688,19 @@ async def test_too_many_files(backend: Backend) -> None:
     got = refusal(response)
     assert (got["limit"], got["field"], got["filename"]) == ("files", "c", "3.png")
     assert got["fr"] == "« 3.png » : 2 fichier(s) au plus par envoi"
+    assert backend.leftovers() == []
+
+
+async def test_a_refusal_keeps_the_fields_read_before_it(backend: Backend) -> None:
+    body = multipart(
+        field("organisation", "Association Tefy"),
+        field("notes", "à relire"),
+        file("doc", "x.exe", b"MZ\x90\x00binary"),
+        field("after", "never read"),
+    )
+    got = refusal(await upload(backend, body))
+    assert got["limit"] == "type"
+    assert got["fields"] == {"organisation": "Association Tefy", "notes": "à relire"}
     assert backend.leftovers() == []
 
 

@@ -132,6 +132,13 @@ class CoreSettings(BaseSettings):
         default_factory=list, validation_alias=AliasChoices("GD_EXTRA_PLUGINS", "extra_plugins")
     )
 
+    # plugin names (a default's module name or an entry point's name) never registered:
+    # a host app with its own sandbox pages turns ours off without uninstalling anything
+    disabled_plugins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        validation_alias=AliasChoices("GD_DISABLED_PLUGINS", "disabled_plugins"),
+    )
+
     @field_validator("admin_emails", mode="before")
     @classmethod
     def _split_emails(cls, value: Any) -> Any:
@@ -139,7 +146,7 @@ class CoreSettings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("extra_plugins", mode="before")
+    @field_validator("extra_plugins", "disabled_plugins", mode="before")
     @classmethod
     def _split_plugins(cls, value: Any) -> Any:
         if isinstance(value, str):

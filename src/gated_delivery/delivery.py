@@ -49,6 +49,7 @@ def _context(rt: Runtime, order: Order) -> dict[str, Any]:
         "amount": str(order.price),
         "review": order.product.requires_review,
         "status_url": f"{rt.settings.base_url}/orders/{order.id}/status",
+        "staff_url": f"{rt.settings.base_url}/staff/orders/{order.id}",
     }
 
 

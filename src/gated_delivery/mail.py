@@ -21,7 +21,13 @@ from gated_delivery.transitions import JobSpec
 
 MAIL_JOB: Final = "mail"
 LANGUAGES: Final = ("fr", "en")
-TEMPLATES: Final = ("payment_confirmed", "file_ready", "new_link", "admin_new_order")
+TEMPLATES: Final = (
+    "payment_confirmed",
+    "file_ready",
+    "new_link",
+    "admin_new_order",
+    "admin_order_received",
+)
 #: Templates whose mail carries a fresh download link.
 LINK_TEMPLATES: Final = frozenset({"file_ready", "new_link"})
 PACKAGE_TEMPLATES: Final = Path(__file__).parent / "mail_templates"

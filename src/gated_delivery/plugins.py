@@ -39,19 +39,26 @@ DEFAULT_PLUGINS: Final = (
 
 
 def make_plugin_manager(
-    extra: Iterable[object] = (), *, load_entry_points: bool = True
+    extra: Iterable[object] = (),
+    *,
+    load_entry_points: bool = True,
+    disabled: Iterable[str] = (),
 ) -> pluggy.PluginManager:
     """A plugin manager with our defaults, the installed plugins, then ``extra``.
 
     ``extra`` are plugin objects (modules or instances) a host app or a test registers
-    directly; registered last, they are called first.
+    directly; registered last, they are called first. ``disabled`` names defaults (by module
+    name) or installed plugins (by entry-point name) to leave out (``GD_DISABLED_PLUGINS``).
     """
     pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
     pm.add_hookspecs(hookspecs)
+    installed = list(entry_points(group=ENTRY_POINT_GROUP)) if load_entry_points else []
+    _block(pm, set(disabled), {*DEFAULT_PLUGINS, *(ep.name for ep in installed)})
     for name in DEFAULT_PLUGINS:
-        pm.register(importlib.import_module(name), name=name)
+        if not pm.is_blocked(name):
+            pm.register(importlib.import_module(name), name=name)
     if load_entry_points:
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
+        for ep in installed:
             if pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
                 continue
             try:
@@ -72,6 +79,18 @@ def make_plugin_manager(
             f"plugin {exc.plugin!r} has a hook gated-delivery does not know: {exc}"
         ) from None
     return pm
+
+
+def _block(pm: pluggy.PluginManager, names: set[str], known: set[str]) -> None:
+    unknown = names - known
+    if unknown:
+        # a misspelt name would silently leave a plugin (a fake provider, say) switched on
+        raise PluginError(
+            f"GD_DISABLED_PLUGINS names {', '.join(sorted(unknown))}, which is not a plugin "
+            f"here; known plugins: {', '.join(sorted(known))}"
+        )
+    for name in names:
+        pm.set_blocked(name)
 
 
 def _register(pm: pluggy.PluginManager, plugin: object, name: str) -> None:

@@ -55,7 +55,9 @@ def build_runtime(
     load_entry_points: bool = True,
 ) -> Runtime:
     """Load plugins and connect (lazily) to the database named in the settings."""
-    pm = plugins.make_plugin_manager(plugins_extra, load_entry_points=load_entry_points)
+    pm = plugins.make_plugin_manager(
+        plugins_extra, load_entry_points=load_entry_points, disabled=settings.disabled_plugins
+    )
     return Runtime(
         settings=settings,
         db=db or Database.from_url(settings.database_url),

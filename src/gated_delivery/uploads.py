@@ -212,6 +212,8 @@ class UploadRefused(InvalidInput):
     name when there is one. ``message_fr`` and ``message_en`` say which file and which limit;
     ``str()`` gives both. ``status_code`` is the HTTP answer the caller should give: 413 for a
     size limit, 415 for a body that is not multipart/form-data, 400 for the rest.
+    ``fields`` holds the text fields read before the refusal, so that a form can be shown
+    again with what the person typed (put the file inputs last: browsers send in form order).
     """
 
     def __init__(
@@ -229,6 +231,7 @@ class UploadRefused(InvalidInput):
         self.message_fr = message_fr
         self.message_en = message_en
         self.status_code = _STATUS.get(limit, 400)
+        self.fields: dict[str, str] = {}
 
 
 def _size_fr(n_bytes: int) -> str:
@@ -791,7 +794,9 @@ async def receive_upload(
         if not intake.is_complete:
             raise _malformed("the body ended before the closing boundary")
         return Upload(fields=intake.fields, files=intake.files)
-    except BaseException:
+    except BaseException as exc:
+        if isinstance(exc, UploadRefused):
+            exc.fields = dict(intake.fields)
         # shielded: a cancelled request must still not leave files behind
         with anyio.CancelScope(shield=True):
             await intake.discard()
