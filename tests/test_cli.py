@@ -247,3 +247,34 @@ def test_serve_runs_the_sandbox_app(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_staff_create_user_then_set_password(cli: CliRunner) -> None:
+    from gated_delivery import staff_accounts
+
+    def log_in(password: str) -> bool:
+        async def attempt() -> bool:
+            rt = build_runtime(load_settings())
+            try:
+                result = await staff_accounts.log_in(rt, "lea@example.org", password, "127.0.0.1")
+                return result.account is not None
+            finally:
+                await rt.close()
+
+        return asyncio.run(attempt())
+
+    created = cli.invoke(
+        main, ["staff", "create-user", "Lea@example.org"], input="first pass 123\n"
+    )
+    assert created.exit_code == 0, created.output
+    assert log_in("first pass 123")
+    changed = cli.invoke(
+        main, ["staff", "set-password", "lea@example.org"], input="second pass 456\n"
+    )
+    assert changed.exit_code == 0, changed.output
+    assert "password of lea@example.org changed" in changed.output
+    assert log_in("second pass 456")
+    assert not log_in("first pass 123")
+    missing = cli.invoke(main, ["staff", "set-password", "nobody@example.org"], input="x" * 12)
+    assert missing.exit_code == 1
+    assert "no staff account for nobody@example.org" in missing.output

@@ -49,3 +49,24 @@ def create_user(email: str, name: str) -> None:
     except GatedDeliveryError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"staff account {created} created")
+
+
+@staff.command("set-password")
+@click.argument("email")
+def set_password(email: str) -> None:
+    """Give a staff account a new password, asked twice or read from stdin if piped."""
+    password = _read_password()
+    settings = load_settings()
+
+    async def run() -> None:
+        rt = build_runtime(settings)
+        try:
+            await staff_accounts.set_password(rt, email, password)
+        finally:
+            await rt.close()
+
+    try:
+        asyncio.run(run())
+    except GatedDeliveryError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"password of {email.strip().lower()} changed")

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from gated_delivery.errors import InvalidInput
+from gated_delivery.errors import InvalidInput, NotFound
 from gated_delivery.models import AuditEvent, StaffAccount
 from gated_delivery.orders import check_email
 from gated_delivery.runtime import Runtime
@@ -86,6 +86,28 @@ async def create_account(
             actor="cli",
         )
         return account
+
+
+async def set_password(rt: Runtime, email: str, password: str, *, actor: str = "cli") -> None:
+    """Give an account a new password; ``NotFound`` if there is no account for ``email``."""
+    email = check_email(email).lower()
+    password_hash = hash_password(password)
+    async with rt.db.transaction() as session:
+        account = (
+            await session.execute(sa.select(StaffAccount).where(StaffAccount.email == email))
+        ).scalar_one_or_none()
+        if account is None:
+            raise NotFound(f"no staff account for {email}; create it with `staff create-user`")
+        account.password_hash = password_hash
+        audit(
+            session,
+            now=rt.clock.now(),
+            order_id=None,
+            machine=LOGIN_MACHINE,
+            subject_id=account.id,
+            event="password_changed",
+            actor=actor,
+        )
 
 
 async def get_active(rt: Runtime, account_id: str) -> StaffAccount | None:
