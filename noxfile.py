@@ -15,13 +15,17 @@ nox.options.reuse_existing_virtualenvs = True
 
 #: Plugin distributions under plugins/, each with its own pyproject.toml and tests/.
 PLUGINS = sorted(p for p in (ROOT / "plugins").glob("*") if (p / "pyproject.toml").exists())
+#: The reference app, installed and tested like a plugin (never published).
+KIT = ROOT / "examples" / "kit_complet"
+#: Everything with its own pyproject.toml, tests/ and src/ beside the core.
+PACKAGES = [*PLUGINS, KIT]
 
 
 def _install_all(session: nox.Session) -> None:
     # one resolution, so the plugins' dependency on gated-delivery is this checkout
     extras = {ROOT: "testing,celery"}  # the Celery backend's tests and bench need celery
     editables = [
-        arg for p in (ROOT, *PLUGINS) for arg in ("-e", f"{p}[{extras.get(p, 'testing')}]")
+        arg for p in (ROOT, *PACKAGES) for arg in ("-e", f"{p}[{extras.get(p, 'testing')}]")
     ]
     session.install(*editables)
 
@@ -36,7 +40,7 @@ def tests(session: nox.Session) -> None:
         env = {"GD_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/migrations.sqlite3"}
         session.run("alembic", "upgrade", "head", env=env)
         session.run("alembic", "check", env=env)
-    paths = ["tests", *(str(p / "tests") for p in PLUGINS if (p / "tests").exists())]
+    paths = ["tests", *(str(p / "tests") for p in PACKAGES if (p / "tests").exists())]
     session.run("pytest", *paths, *session.posargs)
 
 
@@ -48,8 +52,8 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy", "--strict", "src/gated_delivery")
-    for plugin in PLUGINS:
-        session.run("mypy", "--strict", str(plugin / "src"))
+    for package in PACKAGES:
+        session.run("mypy", "--strict", str(package / "src"))
 
 
 @nox.session
@@ -62,7 +66,7 @@ def bench(session: nox.Session) -> None:
 
 @nox.session
 def demo(session: nox.Session) -> None:
-    """The sandbox demo: a fresh database, sample products, the app on 127.0.0.1:8000."""
+    """Kit Complet in sandbox mode on 127.0.0.1:8000: database, products, a staff account."""
     _install_all(session)
     folder = ROOT / ".demo"
     folder.mkdir(exist_ok=True)
@@ -73,5 +77,4 @@ def demo(session: nox.Session) -> None:
         "GD_MAIL_DIR": str(folder / "mail"),
         "GD_BASE_URL": "http://127.0.0.1:8000",
     }
-    session.run("python", "-m", "gated_delivery.sandbox.demo", env=env)
-    session.run("gated-delivery", "serve", "--sandbox", "--port", "8000", env=env)
+    session.run("kit-complet", "demo", "--port", "8000", *session.posargs, env=env)

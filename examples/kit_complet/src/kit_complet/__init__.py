@@ -1,0 +1,1 @@
+"""Kit Complet: the gated-delivery reference app (catalogue, inquiry form, order page)."""

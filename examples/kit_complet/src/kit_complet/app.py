@@ -1,0 +1,93 @@
+"""``create_kit_app``: the Kit Complet pages in front of the gated-delivery core app.
+
+The core app (checkout, notifications, status, downloads, staff pages, simulators) is
+mounted at the root, after the app's own routes: a route of ours with the same path, the
+payment return address, takes precedence over the core's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Iterable
+from typing import Any, Final
+
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute, Mount, Route
+
+from gated_delivery.clock import Clock
+from gated_delivery.config import CoreSettings, check_secret_key, load_settings
+from gated_delivery.runtime import Runtime, build_runtime
+from gated_delivery.web import create_app
+from gated_delivery.web.errors import exception_handlers
+from kit_complet import pages, sandbox
+
+#: Core defaults this app replaces: its own pages stand in for the sandbox home page, and
+#: only the CinetPay and Orange Money simulators take payments (no generic fake provider).
+REPLACED_DEFAULTS: Final = ("gated_delivery.sandbox.fake_provider", "gated_delivery.sandbox.pages")
+
+
+def kit_settings(settings: CoreSettings | None = None) -> CoreSettings:
+    """The settings (read from the environment if not given) with our defaults turned off."""
+    settings = check_secret_key(settings) if settings is not None else load_settings()
+    disabled = [*settings.disabled_plugins]
+    disabled += [name for name in REPLACED_DEFAULTS if name not in disabled]
+    return settings.model_copy(update={"disabled_plugins": disabled})
+
+
+def routes(with_sandbox: bool) -> list[BaseRoute]:
+    """The app's own pages (the mailbox only in sandbox mode)."""
+    found: list[BaseRoute] = [
+        Route("/", pages.catalogue, methods=["GET"]),
+        Route("/kit-complet", pages.inquiry_form, methods=["GET"]),
+        Route("/kit-complet", pages.inquiry_submit, methods=["POST"]),
+        Route("/guide", pages.guide_form, methods=["GET"]),
+        Route("/guide", pages.guide_submit, methods=["POST"]),
+        Route("/commande/{order_id}", pages.order_page, methods=["GET"]),
+        Route("/payments/{provider}/return", pages.payment_return, methods=["GET", "POST"]),
+    ]
+    if with_sandbox:
+        found += [
+            Route("/sandbox/", sandbox.sandbox_home, methods=["GET"]),
+            Route("/sandbox/boite-mail", sandbox.inbox, methods=["GET"]),
+            Route("/sandbox/boite-mail/{name}", sandbox.letter, methods=["GET"]),
+        ]
+    return found
+
+
+def create_kit_app(
+    settings: CoreSettings | None = None,
+    *,
+    plugins_extra: Iterable[object] = (),
+    clock: Clock | None = None,
+    runtime: Runtime | None = None,
+    run_worker: bool | None = None,
+) -> Starlette:
+    """Build the app; ``runtime`` (tests) must come from ``build_kit_runtime``."""
+    if runtime is None:
+        runtime = build_kit_runtime(settings, plugins_extra=plugins_extra, clock=clock)
+    core = create_app(runtime=runtime, run_worker=run_worker)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # Starlette does not run a mounted app's lifespan: the worker lives in the core's
+        async with core.router.lifespan_context(core):
+            yield
+
+    handlers: Any = exception_handlers()
+    app = Starlette(
+        routes=[*routes(runtime.settings.sandbox), Mount("", app=core)],
+        exception_handlers=handlers,
+        lifespan=lifespan,
+    )
+    app.state.gd = runtime
+    return app
+
+
+def build_kit_runtime(
+    settings: CoreSettings | None = None,
+    *,
+    plugins_extra: Iterable[object] = (),
+    clock: Clock | None = None,
+) -> Runtime:
+    """The core runtime with this app's settings (see ``kit_settings``)."""
+    return build_runtime(kit_settings(settings), plugins_extra=plugins_extra, clock=clock)

@@ -1,0 +1,107 @@
+"""``kit-complet``: prepare the database, run the app, or both at once for the demo."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from typing import Final
+
+import click
+
+from gated_delivery import staff_accounts
+from gated_delivery.config import CoreSettings, load_settings
+from gated_delivery.errors import GatedDeliveryError, InvalidInput
+from kit_complet.app import build_kit_runtime, create_kit_app, kit_settings
+from kit_complet.files import KIT_INSTRUCTIONS, KIT_TEMPLATE
+from kit_complet.offers import seed as seed_offers
+
+#: The demo's staff account; its password is new at each ``demo`` and printed.
+DEMO_STAFF_EMAIL: Final = "equipe@kit-complet.example"
+DEMO_ADMIN_EMAIL: Final = "admin@kit-complet.example"
+
+
+def use_kit_files() -> None:
+    """Point the generator at this app's instruction file and Word template, unless set.
+
+    The openai-docx plugin reads its own variables from the environment when it loads.
+    """
+    os.environ.setdefault("GD_PROMPT_PATH", str(KIT_INSTRUCTIONS))
+    os.environ.setdefault("GD_DOCX_TEMPLATE", str(KIT_TEMPLATE))
+
+
+def _settings(sandbox: bool) -> CoreSettings:
+    use_kit_files()
+    try:
+        return kit_settings(load_settings(**({"sandbox": True} if sandbox else {})))
+    except GatedDeliveryError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+async def _prepare(settings: CoreSettings, staff_password: str | None) -> list[str]:
+    rt = build_kit_runtime(settings)
+    try:
+        done = await seed_offers(rt)
+        if staff_password is not None:
+            try:
+                await staff_accounts.create_account(
+                    rt, DEMO_STAFF_EMAIL, staff_password, display_name="Équipe Kit Complet"
+                )
+            except InvalidInput:  # a second demo run: same account, new password
+                await staff_accounts.set_password(rt, DEMO_STAFF_EMAIL, staff_password)
+        return done
+    finally:
+        await rt.close()
+
+
+@click.group()
+def main() -> None:
+    """Kit Complet, the gated-delivery reference app."""
+
+
+@main.command()
+@click.option("--sandbox", is_flag=True, help="Use the simulators (as GD_SANDBOX=1).")
+def seed(sandbox: bool) -> None:
+    """Create or migrate the database and add the two products; safe to run again."""
+    for line in asyncio.run(_prepare(_settings(sandbox), None)) or ["rien à ajouter"]:
+        click.echo(line)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--sandbox", is_flag=True, help="Use the simulators (as GD_SANDBOX=1).")
+def serve(host: str, port: int, sandbox: bool) -> None:
+    """Serve the app (and its embedded worker, unless GD_EMBEDDED_WORKER=0)."""
+    import uvicorn
+
+    uvicorn.run(create_kit_app(_settings(sandbox)), host=host, port=port, proxy_headers=True)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def demo(host: str, port: int) -> None:
+    """Sandbox demo: database, products, a staff account (printed), then the app."""
+    import uvicorn
+
+    os.environ.setdefault("GD_ADMIN_EMAILS", DEMO_ADMIN_EMAIL)
+    settings = _settings(sandbox=True)
+    password = secrets.token_urlsafe(12)
+    asyncio.run(_prepare(settings, password))
+    base = settings.base_url
+    click.echo(
+        "\n".join(
+            [
+                "",
+                "Kit Complet est prêt (mode démonstration, rien ne sort de cette machine).",
+                f"  Catalogue      {base}/",
+                f"  Boîte mail     {base}/sandbox/boite-mail",
+                f"  Espace équipe  {base}/staff/",
+                f"    identifiant  {DEMO_STAFF_EMAIL}",
+                f"    mot de passe {password}",
+                "",
+            ]
+        )
+    )
+    uvicorn.run(create_kit_app(settings), host=host, port=port, log_level="warning")

@@ -1,0 +1,175 @@
+"""What the Kit Complet sells: two products, their price tiers, and how to put them in the database.
+
+The tables below are the catalogue a team edits; ``seed`` writes what is missing and never
+reprices a tier that exists (orders already point at it: add a new tier instead).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import sqlalchemy as sa
+
+from gated_delivery.catalogue import upsert_product
+from gated_delivery.ids import new_public_id
+from gated_delivery.models import Asset, AssetKind, PriceTier, Product
+from gated_delivery.money import Money
+from gated_delivery.runtime import Runtime
+from kit_complet.files import GUIDE_FILENAME, GUIDE_MEDIA_TYPE, GUIDE_PDF
+
+#: The generator of the openai-docx plugin: an AI draft rendered into the Word template.
+KIT_GENERATOR: Final = "openai_docx"
+
+
+@dataclass(frozen=True)
+class Tier:
+    """One price of a product: its id in URLs, its label, its price, what it includes."""
+
+    id: str
+    label: str
+    price: Money
+    detail: str
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A product as the catalogue page shows it."""
+
+    slug: str
+    title: str
+    summary: str
+    tiers: tuple[Tier, ...]
+    requires_review: bool
+    generator: str | None = None
+    #: the stored file every buyer receives (a product delivered at once), if any
+    file: Path | None = None
+    file_name: str = ""
+    file_media_type: str = ""
+
+
+KIT: Final = Offer(
+    slug="kit-complet",
+    title="Kit Complet — audit de votre organisation",
+    summary=(
+        "Un kit d'audit rédigé pour votre organisation à partir de vos réponses et de vos "
+        "documents : synthèse, points de contrôle, plan d'action et calendrier. Notre équipe "
+        "relit le projet avant de vous l'envoyer."
+    ),
+    tiers=(
+        Tier(
+            "standard",
+            "Standard",
+            Money(150_000, "XOF"),
+            "Le kit rédigé pour vous et relu par notre équipe.",
+        ),
+        Tier(
+            "sur-site",
+            "Avec journée de revue sur site",
+            Money(350_000, "XOF"),
+            "Le kit, plus une journée de revue dans vos locaux avec votre équipe.",
+        ),
+    ),
+    requires_review=True,
+    generator=KIT_GENERATOR,
+)
+
+GUIDE: Final = Offer(
+    slug="guide-audit",
+    title="Guide de l'audit associatif",
+    summary=(
+        "Le guide pratique pour préparer un audit : pièces justificatives, rapprochements "
+        "bancaires, procès-verbaux. Envoyé par e-mail dès la confirmation du paiement."
+    ),
+    tiers=(Tier("pdf", "Guide en PDF", Money(15_000, "XOF"), "Téléchargement immédiat."),),
+    requires_review=False,
+    file=GUIDE_PDF,
+    file_name=GUIDE_FILENAME,
+    file_media_type=GUIDE_MEDIA_TYPE,
+)
+
+OFFERS: Final = (KIT, GUIDE)
+BY_SLUG: Final = {offer.slug: offer for offer in OFFERS}
+
+
+async def seed(rt: Runtime) -> list[str]:
+    """Migrate the database and add whatever products, tiers and files are missing.
+
+    Returns what it added, one line each (nothing on a second run).
+    """
+    await rt.db.upgrade()
+    added: list[str] = []
+    for offer in OFFERS:
+        added += await _add_tiers(rt, offer)
+        if offer.file is not None and await _add_file(rt, offer, offer.file):
+            added.append(f"{offer.slug}: fichier {offer.file_name}")
+    return added
+
+
+async def _add_tiers(rt: Runtime, offer: Offer) -> list[str]:
+    async with rt.db.transaction() as session:
+        known = set(
+            (
+                await session.execute(
+                    sa.select(PriceTier.tier_id)
+                    .join(Product, Product.id == PriceTier.product_id)
+                    .where(Product.slug == offer.slug)
+                )
+            ).scalars()
+        )
+        added = []
+        for tier in offer.tiers:
+            if tier.id in known:
+                continue
+            await upsert_product(
+                session,
+                slug=offer.slug,
+                title=offer.title,
+                tier_id=tier.id,
+                tier_label=tier.label,
+                price=tier.price,
+                requires_review=offer.requires_review,
+                generator=offer.generator,
+            )
+            added.append(f"{offer.slug}/{tier.id}: {tier.price}")
+    return added
+
+
+async def _add_file(rt: Runtime, offer: Offer, path: Path) -> bool:
+    async with rt.db.transaction() as session:
+        product = (
+            await session.execute(sa.select(Product).where(Product.slug == offer.slug))
+        ).scalar_one()
+        has_file = await session.execute(
+            sa.select(Asset.id).where(
+                Asset.product_id == product.id, Asset.kind == AssetKind.PRODUCT_FILE
+            )
+        )
+        if has_file.first() is not None:
+            return False
+        product_id = product.id
+    stored = await rt.storage.save(f"products/{new_public_id()}", _read(path))
+    async with rt.db.transaction() as session:
+        session.add(
+            Asset(
+                product_id=product_id,
+                kind=AssetKind.PRODUCT_FILE,
+                storage=rt.storage.name,
+                key=stored.key,
+                filename=offer.file_name,
+                media_type=offer.file_media_type,
+                size_bytes=stored.size_bytes,
+                sha256=stored.sha256,
+                created_at=rt.clock.now(),
+            )
+        )
+    return True
+
+
+async def _read(path: Path) -> AsyncIterator[bytes]:
+    # a few hundred kilobytes at most: read in chunks anyway, as the storage expects
+    with path.open("rb") as source:
+        while chunk := source.read(256 * 1024):
+            yield chunk

@@ -1,0 +1,319 @@
+"""The buyer's pages: catalogue, Kit Complet inquiry, guide order, order page, return address."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, Final
+from urllib.parse import parse_qsl
+
+import sqlalchemy as sa
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from gated_delivery.catalogue import list_products
+from gated_delivery.errors import InvalidInput
+from gated_delivery.mail import mail_job
+from gated_delivery.models import Asset, AssetKind, Order, Product
+from gated_delivery.orders import create_order
+from gated_delivery.runtime import Runtime
+from gated_delivery.transitions import enqueue
+from gated_delivery.uploads import MIB, ReceivedFile, UploadLimits, UploadRefused, receive_upload
+from gated_delivery.web.body import read_limited
+from gated_delivery.web.deps import runtime
+from kit_complet import forms
+from kit_complet.offers import BY_SLUG, GUIDE, KIT, Offer
+from kit_complet.status import shown
+from kit_complet.templating import templates
+
+#: Up to 10 documents of 10 MB each, as the inquiry form promises.
+DOCUMENT_LIMITS: Final = UploadLimits(max_files=10, max_file_bytes=10 * MIB)
+DOCUMENTS_FIELD: Final = "documents"
+#: What the order page calls each product's deliverable.
+NOUNS: Final = {KIT.slug: "votre kit est", GUIDE.slug: "votre guide est"}
+ORDER_ID: Final = re.compile(r"^[A-Za-z0-9]{1,32}$")
+
+
+def _base(request: Request) -> str:
+    return str(request.scope.get("root_path", ""))
+
+
+def _providers(rt: Runtime) -> list[Any]:
+    return sorted(rt.providers.values(), key=lambda p: p.display_name)
+
+
+async def _tiers(rt: Runtime, offer: Offer) -> list[Any]:
+    async with rt.db.transaction() as session:
+        product = (
+            await session.execute(sa.select(Product).where(Product.slug == offer.slug))
+        ).scalar_one_or_none()
+        return sorted(product.tiers, key=lambda t: t.amount_minor) if product else []
+
+
+# --- catalogue ------------------------------------------------------------------------
+
+
+async def catalogue(request: Request) -> Response:
+    """``GET /``: the two products and their tiers."""
+    rt = runtime(request)
+    async with rt.db.transaction() as session:
+        products = [p for p in await list_products(session) if p.slug in BY_SLUG]
+    offers = [
+        (BY_SLUG[p.slug], sorted(p.tiers, key=lambda t: t.amount_minor))
+        for p in sorted(products, key=lambda p: list(BY_SLUG).index(p.slug))
+    ]
+    return templates.TemplateResponse(
+        request,
+        "catalogue.html",
+        {"base": _base(request), "offers": offers, "kit": KIT, "sandbox": rt.settings.sandbox},
+    )
+
+
+# --- the Kit Complet inquiry ----------------------------------------------------------
+
+
+async def inquiry_form(request: Request) -> Response:
+    """``GET /kit-complet``: the empty inquiry form (``?formule=`` picks a tier)."""
+    rt = runtime(request)
+    tiers = await _tiers(rt, KIT)
+    chosen = request.query_params.get("formule", "")
+    typed = forms.typed_values(forms.INQUIRY, {})
+    typed["tier"] = chosen if any(t.tier_id == chosen for t in tiers) else ""
+    return _inquiry_page(request, rt, tiers, typed, {})
+
+
+async def inquiry_submit(request: Request) -> Response:
+    """``POST /kit-complet``: check everything, then create the order with its documents."""
+    rt = runtime(request)
+    tiers = await _tiers(rt, KIT)
+    try:
+        upload = await receive_upload(request, rt.storage, DOCUMENT_LIMITS, key_prefix="demandes")
+    except UploadRefused as refused:
+        return _refused_upload(request, rt, tiers, refused)
+    errors, typed, answers = _check_inquiry(upload.fields, tiers)
+    if errors:
+        await _discard(rt, upload.files)
+        errors.setdefault(DOCUMENTS_FIELD, _join_again(upload.files))
+        return _inquiry_page(request, rt, tiers, typed, errors, status_code=400)
+    try:
+        order_id = await _create_inquiry_order(rt, typed["tier"], answers, upload.files)
+    except BaseException:
+        await _discard(rt, upload.files)
+        raise
+    rt.wake_worker()
+    return RedirectResponse(f"{_base(request)}/commande/{order_id}", status_code=303)
+
+
+def _check_inquiry(
+    fields: Mapping[str, str], tiers: list[Any]
+) -> tuple[dict[str, str], dict[str, Any], dict[str, Any]]:
+    checked = forms.check(forms.INQUIRY, fields)
+    typed = dict(checked.typed, tier=fields.get("tier", ""))
+    errors = dict(checked.errors)
+    if not any(t.tier_id == typed["tier"] for t in tiers):
+        errors["tier"] = "Choisissez une formule."
+    return errors, typed, checked.answers
+
+
+def _join_again(files: list[ReceivedFile]) -> str:
+    if not files:
+        return ""
+    names = ", ".join(f"« {f.filename} »" for f in files)
+    return f"Corrigez les champs signalés, puis joignez à nouveau vos documents ({names})."
+
+
+def _refused_upload(
+    request: Request, rt: Runtime, tiers: list[Any], refused: UploadRefused
+) -> Response:
+    # the text fields come before the file input, so they were all read before the refusal
+    errors, typed, _ = _check_inquiry(refused.fields, tiers)
+    if refused.field in typed and refused.field != DOCUMENTS_FIELD:
+        errors[refused.field] = refused.message_fr
+    else:
+        errors[DOCUMENTS_FIELD] = (
+            f"{refused.message_fr}. Aucun document n'a été conservé : joignez-les à nouveau."
+        )
+    if not refused.fields:
+        errors["form"] = "Le formulaire n'a pas pu être lu en entier ; vérifiez vos réponses."
+    response = _inquiry_page(request, rt, tiers, typed, errors, status_code=refused.status_code)
+    if refused.status_code == 413:
+        response.headers["connection"] = "close"  # do not read the rest of a refused body
+    return response
+
+
+def _inquiry_page(
+    request: Request,
+    rt: Runtime,
+    tiers: list[Any],
+    typed: dict[str, Any],
+    errors: dict[str, str],
+    *,
+    status_code: int = 200,
+) -> Response:
+    return templates.TemplateResponse(
+        request,
+        "inquiry.html",
+        {
+            "base": _base(request),
+            "offer": KIT,
+            "tiers": tiers,
+            "fields": forms.INQUIRY,
+            "typed": typed,
+            "errors": errors,
+            "limits": DOCUMENT_LIMITS,
+            "documents_field": DOCUMENTS_FIELD,
+        },
+        status_code=status_code,
+    )
+
+
+async def _create_inquiry_order(
+    rt: Runtime, tier_id: str, answers: dict[str, Any], files: list[ReceivedFile]
+) -> str:
+    now = rt.clock.now()
+    async with rt.db.transaction() as session:
+        order = await create_order(
+            session,
+            product_slug=KIT.slug,
+            tier_id=tier_id,
+            buyer_email=answers["email"],
+            buyer_name=answers["contact_name"],
+            answers={**answers, "lang": "fr"},
+            now=now,
+        )
+        for received in files:
+            session.add(
+                Asset(
+                    order_id=order.id,
+                    kind=AssetKind.UPLOAD,
+                    storage=rt.storage.name,
+                    key=received.key,
+                    filename=received.filename,
+                    media_type=received.media_type,
+                    size_bytes=received.size_bytes,
+                    sha256=received.sha256,
+                    created_at=now,
+                )
+            )
+        notice = mail_job("admin_order_received", order.id, key=f"received:{order.id}", to="admins")
+        await enqueue(session, notice, now=now, max_attempts=rt.settings.job_max_attempts)
+        return order.id
+
+
+async def _discard(rt: Runtime, files: list[ReceivedFile]) -> None:
+    for received in files:
+        await rt.storage.delete(received.key)
+
+
+# --- the guide ------------------------------------------------------------------------
+
+
+async def guide_form(request: Request) -> Response:
+    """``GET /guide``: name and e-mail, then payment."""
+    rt = runtime(request)
+    typed = forms.typed_values(forms.GUIDE_ORDER, {})
+    return await _guide_page(request, rt, typed, {})
+
+
+async def guide_submit(request: Request) -> Response:
+    """``POST /guide``: create the guide order, or show the form again with its messages."""
+    rt = runtime(request)
+    body = await read_limited(request)
+    try:
+        data = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=20))
+    except (UnicodeDecodeError, ValueError):
+        data = {}
+    checked = forms.check(forms.GUIDE_ORDER, data)
+    tiers = await _tiers(rt, GUIDE)
+    tier = data.get("tier") or (tiers[0].tier_id if len(tiers) == 1 else "")
+    errors = dict(checked.errors)
+    if not any(t.tier_id == tier for t in tiers):
+        errors["tier"] = "Choisissez une formule."
+    if errors:
+        return await _guide_page(request, rt, {**checked.typed, "tier": tier}, errors, 400)
+    async with rt.db.transaction() as session:
+        order = await create_order(
+            session,
+            product_slug=GUIDE.slug,
+            tier_id=tier,
+            buyer_email=checked.answers["email"],
+            buyer_name=checked.answers["contact_name"],
+            answers={"lang": "fr"},
+            now=rt.clock.now(),
+        )
+        order_id = order.id
+    return RedirectResponse(f"{_base(request)}/commande/{order_id}", status_code=303)
+
+
+async def _guide_page(
+    request: Request,
+    rt: Runtime,
+    typed: dict[str, Any],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> Response:
+    return templates.TemplateResponse(
+        request,
+        "guide.html",
+        {
+            "base": _base(request),
+            "offer": GUIDE,
+            "tiers": await _tiers(rt, GUIDE),
+            "fields": forms.GUIDE_ORDER,
+            "typed": typed,
+            "errors": errors,
+        },
+        status_code=status_code,
+    )
+
+
+# --- the order page -------------------------------------------------------------------
+
+
+async def order_page(request: Request) -> Response:
+    """``GET /commande/{order_id}``: status, payment buttons; reachable only by its link."""
+    rt = runtime(request)
+    order_id = request.path_params["order_id"]
+    async with rt.db.transaction() as session:
+        order = await session.get(Order, order_id) if ORDER_ID.match(order_id) else None
+        if order is None:
+            return templates.TemplateResponse(
+                request, "not_found.html", {"base": _base(request)}, status_code=404
+            )
+        documents = list(
+            (
+                await session.execute(
+                    sa.select(Asset.filename)
+                    .where(Asset.order_id == order.id, Asset.kind == AssetKind.UPLOAD)
+                    .order_by(Asset.created_at, Asset.id)
+                )
+            ).scalars()
+        )
+        tier = next((t for t in order.product.tiers if t.tier_id == order.tier_id), None)
+    state = shown(order.payment_status, order.fulfilment_status, NOUNS.get(order.product.slug, ""))
+    return templates.TemplateResponse(
+        request,
+        "order.html",
+        {
+            "base": _base(request),
+            "order": order,
+            "tier_label": tier.label if tier else order.tier_id,
+            "documents": documents,
+            "shown": state,
+            "providers": _providers(rt) if state.can_pay else [],
+            "returned": "retour" in request.query_params,
+        },
+        headers={"cache-control": "no-store", "referrer-policy": "no-referrer"},
+    )
+
+
+async def payment_return(request: Request) -> Response:
+    """``GET, POST /payments/{provider}/return``: back from the provider, to the order page.
+
+    Shadows the core's own return page: the order page already polls the status. Nothing
+    is delivered here; the order id is only checked for shape before it goes into a URL.
+    """
+    order_id = request.query_params.get("order", "")
+    if not ORDER_ID.match(order_id):
+        raise InvalidInput("the return address names no order (?order=...)")
+    return RedirectResponse(f"{_base(request)}/commande/{order_id}?retour=1", status_code=303)
