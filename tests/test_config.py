@@ -84,3 +84,20 @@ def test_base_url_loses_its_trailing_slash(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("GD_SECRET_KEY", GOOD_KEY)
     monkeypatch.setenv("GD_BASE_URL", "https://shop.example.org/")
     assert load_settings().base_url == "https://shop.example.org"
+
+
+def test_the_order_page_is_a_path_naming_the_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = load_settings(sandbox=True, base_url="https://shop.example/kit/")
+    assert settings.order_page_url("Abc") == "https://shop.example/kit/orders/Abc/status"
+    monkeypatch.setenv("GD_ORDER_PAGE", "/commande/{order_id}")
+    settings = load_settings(sandbox=True, base_url="https://shop.example/kit")
+    assert settings.order_page_url("Abc") == "https://shop.example/kit/commande/Abc"
+    for bad in (
+        "commande/{order_id}",
+        "/commande",
+        "/c/{order_id}/{order_id}",
+        "/c/{x}/{order_id}",
+    ):
+        monkeypatch.setenv("GD_ORDER_PAGE", bad)
+        with pytest.raises(ConfigurationError, match="GD_ORDER_PAGE"):
+            load_settings(sandbox=True)

@@ -230,6 +230,7 @@ def test_every_template_renders_in_every_language(tmp_path: Path, template: str,
         "filename": "kit.docx",
     }
     subject, text, html = mail.render(mail.environment(settings), template, lang, context)
-    assert subject and "\n" not in subject
+    assert subject
+    assert "\n" not in subject
     assert "Abc123" in text or "Kit Complet" in text
     assert "<b>" not in html  # the HTML part escapes what buyers typed

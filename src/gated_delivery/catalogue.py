@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import re
-from typing import Final
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gated_delivery.errors import InvalidInput, NotFound
-from gated_delivery.models import PriceTier, Product
+from gated_delivery.ids import new_public_id
+from gated_delivery.models import Asset, AssetKind, PriceTier, Product
 from gated_delivery.money import Money
+
+if TYPE_CHECKING:
+    from gated_delivery.runtime import Runtime
 
 SLUG: Final = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 TIER_ID: Final = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
@@ -95,3 +101,33 @@ async def find_tier(session: AsyncSession, slug: str, tier_id: str) -> tuple[Pro
 async def list_products(session: AsyncSession) -> list[Product]:
     """Every product with its tiers, by slug."""
     return list((await session.execute(sa.select(Product).order_by(Product.slug))).scalars())
+
+
+async def add_product_file(
+    rt: Runtime, product_id: int, path: Path, *, filename: str, media_type: str
+) -> Asset:
+    """Store ``path`` as the file every buyer of the product receives (streamed, measured).
+
+    ``filename`` is the name buyers download it under; the storage key is generated.
+    """
+    stored = await rt.storage.save(f"products/{new_public_id()}", _chunks(path))
+    async with rt.db.transaction() as session:
+        asset = Asset(
+            product_id=product_id,
+            kind=AssetKind.PRODUCT_FILE,
+            storage=rt.storage.name,
+            key=stored.key,
+            filename=filename,
+            media_type=media_type,
+            size_bytes=stored.size_bytes,
+            sha256=stored.sha256,
+            created_at=rt.clock.now(),
+        )
+        session.add(asset)
+    return asset
+
+
+async def _chunks(path: Path) -> AsyncIterator[bytes]:
+    with path.open("rb") as handle:
+        while chunk := handle.read(256 * 1024):
+            yield chunk

@@ -21,13 +21,11 @@ import click
 
 from gated_delivery import __version__, delivery
 from gated_delivery import fulfilment as fulfilment_steps
-from gated_delivery.catalogue import list_products, upsert_product
+from gated_delivery.catalogue import add_product_file, list_products, upsert_product
 from gated_delivery.cli_staff import staff
 from gated_delivery.config import CoreSettings, load_settings
 from gated_delivery.errors import ConfigurationError, GatedDeliveryError, InvalidInput
-from gated_delivery.ids import new_public_id
 from gated_delivery.jobs.worker import Worker
-from gated_delivery.models import Asset, AssetKind
 from gated_delivery.money import Money
 from gated_delivery.orders import create_order, describe_order
 from gated_delivery.reconcile import reconcile
@@ -273,35 +271,16 @@ def products_add(
             )
             product_id = product.id
         if file_path is not None:
-            await _store_product_file(rt, product_id, file_path)
+            await add_product_file(
+                rt,
+                product_id,
+                file_path,
+                filename=display_name(file_path.name),
+                media_type=mimetypes.guess_type(file_path.name)[0] or "application/octet-stream",
+            )
         click.echo(f"{slug}/{tier.tier_id}: {title} — {price}")
 
     _run(_settings(), run)
-
-
-async def _store_product_file(rt: Runtime, product_id: int, path: Path) -> None:
-    key = f"products/{new_public_id()}"
-
-    async def chunks() -> AsyncIterator[bytes]:
-        with path.open("rb") as handle:
-            while chunk := handle.read(256 * 1024):
-                yield chunk
-
-    stored = await rt.storage.save(key, chunks())
-    async with rt.db.transaction() as session:
-        session.add(
-            Asset(
-                product_id=product_id,
-                kind=AssetKind.PRODUCT_FILE,
-                storage=rt.storage.name,
-                key=stored.key,
-                filename=display_name(path.name),
-                media_type=mimetypes.guess_type(path.name)[0] or "application/octet-stream",
-                size_bytes=stored.size_bytes,
-                sha256=stored.sha256,
-                created_at=rt.clock.now(),
-            )
-        )
 
 
 def display_name(name: str) -> str:

@@ -46,6 +46,11 @@ class CoreSettings(BaseSettings):
     base_url: str = Field(
         "http://127.0.0.1:8000", validation_alias=AliasChoices("GD_BASE_URL", "base_url")
     )
+    # the buyer's order page of a host app, a path under GD_BASE_URL naming {order_id};
+    # mails link to it ("follow your order"), or to the JSON status when it is unset
+    order_page: str | None = Field(
+        None, validation_alias=AliasChoices("GD_ORDER_PAGE", "order_page")
+    )
     sandbox: bool = Field(False, validation_alias=AliasChoices("GD_SANDBOX", "sandbox"))
     private_media_root: Path = Field(
         Path("private-media"),
@@ -161,6 +166,22 @@ class CoreSettings(BaseSettings):
                 "must be set when GD_JOB_BACKEND=celery (e.g. redis://127.0.0.1:6379/0)"
             )
         return value or None
+
+    @field_validator("order_page")
+    @classmethod
+    def _check_order_page(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith("/") or value.count("{order_id}") != 1:
+            raise ValueError("must be a path naming {order_id} once, such as /orders/{order_id}")
+        if value.replace("{order_id}", "").count("{") or value.count("}") != 1:
+            raise ValueError("may hold no braces but those of {order_id}")
+        return value
+
+    def order_page_url(self, order_id: str) -> str:
+        """Where a buyer follows an order: ``GD_ORDER_PAGE``, else the JSON status."""
+        page = self.order_page or "/orders/{order_id}/status"
+        return self.base_url + page.replace("{order_id}", order_id)
 
     @field_validator("base_url")
     @classmethod

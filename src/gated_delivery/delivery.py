@@ -48,7 +48,7 @@ def _context(rt: Runtime, order: Order) -> dict[str, Any]:
         "tier": order.tier_id,
         "amount": str(order.price),
         "review": order.product.requires_review,
-        "status_url": f"{rt.settings.base_url}/orders/{order.id}/status",
+        "status_url": rt.settings.order_page_url(order.id),
         "staff_url": f"{rt.settings.base_url}/staff/orders/{order.id}",
     }
 

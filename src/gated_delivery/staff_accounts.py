@@ -16,6 +16,7 @@ from typing import Final
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gated_delivery.errors import InvalidInput, NotFound
 from gated_delivery.models import AuditEvent, StaffAccount
@@ -76,15 +77,7 @@ async def create_account(
         )
         session.add(account)
         await session.flush()
-        audit(
-            session,
-            now=rt.clock.now(),
-            order_id=None,
-            machine=LOGIN_MACHINE,
-            subject_id=account.id,
-            event="account_created",
-            actor="cli",
-        )
+        _audit_account(rt, session, account.id, "account_created", "cli")
         return account
 
 
@@ -99,15 +92,21 @@ async def set_password(rt: Runtime, email: str, password: str, *, actor: str = "
         if account is None:
             raise NotFound(f"no staff account for {email}; create it with `staff create-user`")
         account.password_hash = password_hash
-        audit(
-            session,
-            now=rt.clock.now(),
-            order_id=None,
-            machine=LOGIN_MACHINE,
-            subject_id=account.id,
-            event="password_changed",
-            actor=actor,
-        )
+        _audit_account(rt, session, account.id, "password_changed", actor)
+
+
+def _audit_account(
+    rt: Runtime, session: AsyncSession, account_id: str, event: str, actor: str
+) -> None:
+    audit(
+        session,
+        now=rt.clock.now(),
+        order_id=None,
+        machine=LOGIN_MACHINE,
+        subject_id=account_id,
+        event=event,
+        actor=actor,
+    )
 
 
 async def get_active(rt: Runtime, account_id: str) -> StaffAccount | None:

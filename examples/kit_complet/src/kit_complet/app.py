@@ -8,6 +8,7 @@ payment return address, takes precedence over the core's.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import AsyncIterator, Iterable
 from typing import Any, Final
 
@@ -20,18 +21,37 @@ from gated_delivery.runtime import Runtime, build_runtime
 from gated_delivery.web import create_app
 from gated_delivery.web.errors import exception_handlers
 from kit_complet import pages, sandbox
+from kit_complet.files import KIT_INSTRUCTIONS, KIT_TEMPLATE
 
+#: The buyer's order page, where the core's mails send buyers ("suivre votre commande").
+ORDER_PAGE: Final = "/commande/{order_id}"
 #: Core defaults this app replaces: its own pages stand in for the sandbox home page, and
 #: only the CinetPay and Orange Money simulators take payments (no generic fake provider).
 REPLACED_DEFAULTS: Final = ("gated_delivery.sandbox.fake_provider", "gated_delivery.sandbox.pages")
 
 
+def use_kit_defaults() -> None:
+    """Give the environment this app's defaults where it leaves them unset.
+
+    The openai-docx plugin and the core's commands (``worker``, ``reconcile``) read the
+    environment themselves: this is how they get our instruction file and Word template,
+    our order page, and the core's sandbox defaults turned off.
+    """
+    os.environ.setdefault("GD_PROMPT_PATH", str(KIT_INSTRUCTIONS))
+    os.environ.setdefault("GD_DOCX_TEMPLATE", str(KIT_TEMPLATE))
+    os.environ.setdefault("GD_ORDER_PAGE", ORDER_PAGE)
+    os.environ.setdefault("GD_DISABLED_PLUGINS", ",".join(REPLACED_DEFAULTS))
+
+
 def kit_settings(settings: CoreSettings | None = None) -> CoreSettings:
-    """The settings (read from the environment if not given) with our defaults turned off."""
+    """The settings (read from the environment if not given) with this app's defaults:
+    the core's sandbox defaults off, and mails linking to our order page."""
     settings = check_secret_key(settings) if settings is not None else load_settings()
     disabled = [*settings.disabled_plugins]
     disabled += [name for name in REPLACED_DEFAULTS if name not in disabled]
-    return settings.model_copy(update={"disabled_plugins": disabled})
+    return settings.model_copy(
+        update={"disabled_plugins": disabled, "order_page": settings.order_page or ORDER_PAGE}
+    )
 
 
 def routes(with_sandbox: bool) -> list[BaseRoute]:
@@ -62,8 +82,13 @@ def create_kit_app(
     runtime: Runtime | None = None,
     run_worker: bool | None = None,
 ) -> Starlette:
-    """Build the app; ``runtime`` (tests) must come from ``build_kit_runtime``."""
+    """Build the app (``uvicorn --factory kit_complet.app:create_kit_app`` works too).
+
+    Without ``runtime``, settings and plugins come from the environment, with this app's
+    defaults (``use_kit_defaults``); a given ``runtime`` should come from ``build_kit_runtime``.
+    """
     if runtime is None:
+        use_kit_defaults()
         runtime = build_kit_runtime(settings, plugins_extra=plugins_extra, clock=clock)
     core = create_app(runtime=runtime, run_worker=run_worker)
 

@@ -9,11 +9,11 @@ from typing import Final
 
 import click
 
+from gated_delivery import cli as core_cli
 from gated_delivery import staff_accounts
 from gated_delivery.config import CoreSettings, load_settings
 from gated_delivery.errors import GatedDeliveryError, InvalidInput
-from kit_complet.app import build_kit_runtime, create_kit_app, kit_settings
-from kit_complet.files import KIT_INSTRUCTIONS, KIT_TEMPLATE
+from kit_complet.app import build_kit_runtime, create_kit_app, kit_settings, use_kit_defaults
 from kit_complet.offers import seed as seed_offers
 
 #: The demo's staff account; its password is new at each ``demo`` and printed.
@@ -21,17 +21,7 @@ DEMO_STAFF_EMAIL: Final = "equipe@kit-complet.example"
 DEMO_ADMIN_EMAIL: Final = "admin@kit-complet.example"
 
 
-def use_kit_files() -> None:
-    """Point the generator at this app's instruction file and Word template, unless set.
-
-    The openai-docx plugin reads its own variables from the environment when it loads.
-    """
-    os.environ.setdefault("GD_PROMPT_PATH", str(KIT_INSTRUCTIONS))
-    os.environ.setdefault("GD_DOCX_TEMPLATE", str(KIT_TEMPLATE))
-
-
 def _settings(sandbox: bool) -> CoreSettings:
-    use_kit_files()
     try:
         return kit_settings(load_settings(**({"sandbox": True} if sandbox else {})))
     except GatedDeliveryError as exc:
@@ -57,6 +47,12 @@ async def _prepare(settings: CoreSettings, staff_password: str | None) -> list[s
 @click.group()
 def main() -> None:
     """Kit Complet, the gated-delivery reference app."""
+    use_kit_defaults()
+
+
+# the core's commands, run with this app's defaults (its template, its order page)
+main.add_command(core_cli.worker)
+main.add_command(core_cli.reconcile_command)
 
 
 @main.command()

@@ -6,15 +6,13 @@ reprices a tier that exists (orders already point at it: add a new tier instead)
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 import sqlalchemy as sa
 
-from gated_delivery.catalogue import upsert_product
-from gated_delivery.ids import new_public_id
+from gated_delivery.catalogue import add_product_file, upsert_product
 from gated_delivery.models import Asset, AssetKind, PriceTier, Product
 from gated_delivery.money import Money
 from gated_delivery.runtime import Runtime
@@ -150,26 +148,7 @@ async def _add_file(rt: Runtime, offer: Offer, path: Path) -> bool:
         if has_file.first() is not None:
             return False
         product_id = product.id
-    stored = await rt.storage.save(f"products/{new_public_id()}", _read(path))
-    async with rt.db.transaction() as session:
-        session.add(
-            Asset(
-                product_id=product_id,
-                kind=AssetKind.PRODUCT_FILE,
-                storage=rt.storage.name,
-                key=stored.key,
-                filename=offer.file_name,
-                media_type=offer.file_media_type,
-                size_bytes=stored.size_bytes,
-                sha256=stored.sha256,
-                created_at=rt.clock.now(),
-            )
-        )
+    await add_product_file(
+        rt, product_id, path, filename=offer.file_name, media_type=offer.file_media_type
+    )
     return True
-
-
-async def _read(path: Path) -> AsyncIterator[bytes]:
-    # a few hundred kilobytes at most: read in chunks anyway, as the storage expects
-    with path.open("rb") as source:
-        while chunk := source.read(256 * 1024):
-            yield chunk

@@ -15,8 +15,10 @@ from gated_delivery.catalogue import list_products
 from gated_delivery.errors import InvalidInput
 from gated_delivery.mail import mail_job
 from gated_delivery.models import Asset, AssetKind, Order, Product
-from gated_delivery.orders import create_order
+from gated_delivery.orders import create_order, get_order
+from gated_delivery.payments import request_check
 from gated_delivery.runtime import Runtime
+from gated_delivery.states import PaymentStatus
 from gated_delivery.transitions import enqueue
 from gated_delivery.uploads import MIB, ReceivedFile, UploadLimits, UploadRefused, receive_upload
 from gated_delivery.web.body import read_limited
@@ -150,21 +152,34 @@ def _inquiry_page(
     *,
     status_code: int = 200,
 ) -> Response:
-    return templates.TemplateResponse(
-        request,
-        "inquiry.html",
-        {
-            "base": _base(request),
-            "offer": KIT,
-            "tiers": tiers,
-            "fields": forms.INQUIRY,
-            "typed": typed,
-            "errors": errors,
-            "limits": DOCUMENT_LIMITS,
-            "documents_field": DOCUMENTS_FIELD,
-        },
-        status_code=status_code,
+    extra = {"limits": DOCUMENT_LIMITS, "documents_field": DOCUMENTS_FIELD}
+    return _form_page(
+        request, "inquiry.html", KIT, forms.INQUIRY, tiers, typed, errors, status_code, extra
     )
+
+
+def _form_page(
+    request: Request,
+    template: str,
+    offer: Offer,
+    fields: tuple[forms.Field, ...],
+    tiers: list[Any],
+    typed: dict[str, Any],
+    errors: dict[str, str],
+    status_code: int,
+    extra: dict[str, Any] | None = None,
+) -> Response:
+    """A buyer's form: the offer, its tiers, its fields filled back, a message per error."""
+    context = {
+        "base": _base(request),
+        "offer": offer,
+        "tiers": tiers,
+        "fields": fields,
+        "typed": typed,
+        "errors": errors,
+        **(extra or {}),
+    }
+    return templates.TemplateResponse(request, template, context, status_code=status_code)
 
 
 async def _create_inquiry_order(
@@ -252,18 +267,9 @@ async def _guide_page(
     errors: dict[str, str],
     status_code: int = 200,
 ) -> Response:
-    return templates.TemplateResponse(
-        request,
-        "guide.html",
-        {
-            "base": _base(request),
-            "offer": GUIDE,
-            "tiers": await _tiers(rt, GUIDE),
-            "fields": forms.GUIDE_ORDER,
-            "typed": typed,
-            "errors": errors,
-        },
-        status_code=status_code,
+    tiers = await _tiers(rt, GUIDE)
+    return _form_page(
+        request, "guide.html", GUIDE, forms.GUIDE_ORDER, tiers, typed, errors, status_code
     )
 
 
@@ -310,10 +316,18 @@ async def order_page(request: Request) -> Response:
 async def payment_return(request: Request) -> Response:
     """``GET, POST /payments/{provider}/return``: back from the provider, to the order page.
 
-    Shadows the core's own return page: the order page already polls the status. Nothing
-    is delivered here; the order id is only checked for shape before it goes into a URL.
+    Shadows the core's own return page and does what it does, then shows our order page:
+    a pending or failed payment is checked with the provider at once (once a minute at
+    most), in case its notification is late or lost. Nothing is ever delivered here.
     """
+    rt = runtime(request)
+    rt.provider(request.path_params["provider"])
     order_id = request.query_params.get("order", "")
     if not ORDER_ID.match(order_id):
         raise InvalidInput("the return address names no order (?order=...)")
-    return RedirectResponse(f"{_base(request)}/commande/{order_id}?retour=1", status_code=303)
+    async with rt.db.transaction() as session:
+        order = await get_order(session, order_id)
+    if order.payment_status in (PaymentStatus.PENDING, PaymentStatus.FAILED):
+        await request_check(rt, order.id, bucket=rt.clock.now().strftime("%Y%m%d%H%M"))
+        rt.wake_worker()
+    return RedirectResponse(f"{_base(request)}/commande/{order.id}?retour=1", status_code=303)
