@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import email
+import shutil
 import socket
+import ssl
+import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -16,6 +19,7 @@ from aiosmtpd.controller import Controller
 from gated_delivery import delivery, mail
 from gated_delivery.catalogue import upsert_product
 from gated_delivery.config import CoreSettings
+from gated_delivery.default_plugins.smtp_mail import SMTPMail
 from gated_delivery.models import Job, JobState, Order
 from gated_delivery.money import Money
 from gated_delivery.orders import create_order
@@ -234,3 +238,65 @@ def test_every_template_renders_in_every_language(tmp_path: Path, template: str,
     assert "\n" not in subject
     assert "Abc123" in text or "Kit Complet" in text
     assert "<b>" not in html  # the HTML part escapes what buyers typed
+
+
+# --- TLS: implicit (SMTPS) and STARTTLS, with the certificate checked -------------------
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (made with the openssl command)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("the TLS tests make their certificate with the openssl command")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    request = "req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1"
+    names = "subjectAltName=IP:127.0.0.1"
+    subprocess.run(  # noqa: S603 - our fixed arguments
+        [openssl, *request.split(), "-addext", names, "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+def _message() -> EmailMessage:
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "a@example.org", "b@example.org", "TLS"
+    message.set_content("chiffré")
+    return message
+
+
+@pytest.mark.parametrize("mode", ["implicit", "starttls"])
+async def test_mail_goes_over_tls_and_the_certificate_is_checked(
+    tmp_path: Path, certificate: tuple[Path, Path], mode: str
+) -> None:
+    cert, key = certificate
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    handler, port = Inbox(), free_port()
+    if mode == "implicit":
+        controller = Controller(handler, hostname="127.0.0.1", port=port, ssl_context=server_tls)
+    else:
+        controller = Controller(
+            handler, hostname="127.0.0.1", port=port, tls_context=server_tls, require_starttls=True
+        )
+    settings = CoreSettings(
+        secret_key="s" * 40,
+        private_media_root=tmp_path,
+        mail_dir=tmp_path,
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        smtp_ssl=mode == "implicit",
+        smtp_starttls=mode == "starttls",
+    )
+    controller.start()
+    try:
+        with pytest.raises(ssl.SSLCertVerificationError):
+            await SMTPMail(settings, timeout_seconds=5).send(_message())  # system CAs only
+        trusting = ssl.create_default_context(cafile=str(cert))
+        await SMTPMail(settings, timeout_seconds=5, tls_context=trusting).send(_message())
+    finally:
+        controller.stop()
+    assert [str(m["Subject"]) for m in handler.messages] == ["TLS"]

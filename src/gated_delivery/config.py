@@ -76,6 +76,8 @@ class CoreSettings(BaseSettings):
     smtp_starttls: bool = Field(
         True, validation_alias=AliasChoices("GD_SMTP_STARTTLS", "smtp_starttls")
     )
+    # TLS from the first byte (port 465, "SMTPS"); STARTTLS is then not used
+    smtp_ssl: bool = Field(False, validation_alias=AliasChoices("GD_SMTP_SSL", "smtp_ssl"))
     mail_from: str = Field(
         "no-reply@localhost", validation_alias=AliasChoices("GD_MAIL_FROM", "mail_from")
     )
