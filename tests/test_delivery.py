@@ -14,11 +14,11 @@ from gated_delivery import delivery
 from gated_delivery.catalogue import upsert_product
 from gated_delivery.cli import main
 from gated_delivery.errors import ActionRefused, IllegalTransition
-from gated_delivery.models import Asset, AuditEvent, DownloadToken, Job, Order
+from gated_delivery.models import Asset, AuditEvent, DownloadToken, Job, Order, Product
 from gated_delivery.money import Money
 from gated_delivery.orders import create_order
 from gated_delivery.runtime import Runtime
-from gated_delivery.states import FulfilmentState
+from gated_delivery.states import FulfilmentState, PaymentStatus
 from gated_delivery.testing import FakeProvider, pay_with_fake
 
 RunJobs = Callable[[], Awaitable[int]]
@@ -181,3 +181,44 @@ def test_fulfilment_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
             assert result.exit_code == 1
             assert message in result.output
     assert not (tmp_path / "media").exists() or not any((tmp_path / "media").rglob("*.pdf"))
+
+
+def _order(payment: PaymentStatus, fulfilment: FulfilmentState, *, review: bool) -> Order:
+    # transient rows: staff_actions reads states only, no database needed
+    return Order(
+        id="o1",
+        payment_status=payment,
+        fulfilment_status=fulfilment,
+        product=Product(slug="p", title="P", requires_review=review),
+    )
+
+
+P, F = PaymentStatus, FulfilmentState
+
+
+@pytest.mark.parametrize(
+    ("payment", "fulfilment", "review", "has_final", "open_attempts", "expected"),
+    [
+        (P.UNPAID, F.RECEIVED, True, False, 0, {"revoke"}),
+        (P.PENDING, F.RECEIVED, True, False, 1, {"recheck", "revoke"}),
+        (P.PAID, F.DRAFT_READY, True, False, 0, {"final", "revoke"}),
+        (P.PAID, F.DRAFT_READY, False, False, 0, {"final", "publish", "revoke"}),
+        (P.PAID, F.FINAL_UPLOADED, True, True, 0, {"final", "publish", "revoke"}),
+        (P.PAID, F.GENERATION_FAILED, True, False, 0, {"final", "retry-generation", "revoke"}),
+        (P.PAID, F.PUBLISHED, True, True, 0, {"resend", "revoke"}),
+        (P.PAID, F.REVOKED, True, True, 0, set()),
+        (P.REFUNDED, F.PUBLISHED, True, True, 0, {"revoke"}),
+        (P.REVIEW, F.RECEIVED, True, False, 1, {"recheck", "revoke"}),
+    ],
+)
+def test_staff_actions_follow_the_states(
+    payment: PaymentStatus,
+    fulfilment: FulfilmentState,
+    review: bool,
+    has_final: bool,
+    open_attempts: int,
+    expected: set[str],
+) -> None:
+    order = _order(payment, fulfilment, review=review)
+    allowed = delivery.staff_actions(order, has_final=has_final, open_attempts=open_attempts)
+    assert allowed == expected

@@ -265,6 +265,41 @@ def _check_deliverable(order: Order) -> None:
         )
 
 
+def staff_actions(order: Order, *, has_final: bool, open_attempts: int) -> frozenset[str]:
+    """The staff operations this order's states allow now, by the staff pages' names.
+
+    For showing only what makes sense; each operation still checks for itself under lock.
+    ``has_final``: the order has a live final; ``open_attempts``: payments still open.
+    """
+    current = order.fulfilment_status
+    allowed = set()
+    if _passes(_check_final_allowed, order):
+        allowed.add("final")
+    if _passes(_check_deliverable, order):
+        allowed.add("resend")
+    elif (
+        order.payment_status is PaymentStatus.PAID
+        and F.PUBLISHED in FULFILMENT.moves[current]
+        and (has_final or not order.product.requires_review)
+    ):
+        allowed.add("publish")
+    if current is F.GENERATION_FAILED:
+        allowed.add("retry-generation")
+    if open_attempts:
+        allowed.add("recheck")
+    if F.REVOKED in FULFILMENT.moves[current]:
+        allowed.add("revoke")
+    return frozenset(allowed)
+
+
+def _passes(check: Any, order: Order) -> bool:
+    try:
+        check(order)
+    except ActionRefused:
+        return False
+    return True
+
+
 async def revoke(rt: Runtime, order_id: str, *, actor: str, reason: str) -> int:
     """Revoke the order's fulfilment and every live link; returns how many links died."""
     if not reason.strip():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -248,11 +249,21 @@ async def test_upload_then_publish_twice_sends_one_mail(
     gd_run_jobs: RunJobs,
 ) -> None:
     order = await review_order(gd_runtime)
+
+    def offered(html: str) -> set[str]:
+        actions = re.findall(rf'action="/staff/orders/{order.id}/([a-z-]+)"', html)
+        return set(actions) - {"review"}
+
+    unpaid = await staff_client.get(f"/staff/orders/{order.id}")
+    assert offered(unpaid.text) == {"revoke"}  # nothing to upload or publish before payment
     await pay(staff_client, gd_fake_provider, order, gd_run_jobs)
     page = await staff_client.get(f"/staff/orders/{order.id}")
+    assert offered(page.text) == {"final", "revoke"}  # a review product publishes a final
     csrf = csrf_of(page.text)
     uploaded = await upload(staff_client, order.id, csrf)
     assert uploaded.status_code == 303, uploaded.text
+    page = await staff_client.get(f"/staff/orders/{order.id}")
+    assert offered(page.text) == {"final", "publish", "revoke"}
     for _ in range(2):
         published = await staff_client.post(
             f"/staff/orders/{order.id}/publish", data={"csrf": csrf}

@@ -12,10 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from gated_delivery import delivery
 from gated_delivery.errors import NotFound
 from gated_delivery.hookspecs import StaffUser
 from gated_delivery.models import (
     Asset,
+    AssetKind,
     AuditEvent,
     DownloadToken,
     Job,
@@ -25,7 +27,7 @@ from gated_delivery.models import (
     Product,
 )
 from gated_delivery.orders import get_order
-from gated_delivery.states import AttemptState, FulfilmentState, PaymentStatus
+from gated_delivery.states import OPEN_ATTEMPTS, AttemptState, FulfilmentState, PaymentStatus
 from gated_delivery.web.staff.site import StaffSite
 
 PAGE_SIZE: Final = 25
@@ -229,6 +231,11 @@ async def order_context(site: StaffSite, order_id: str) -> dict[str, Any]:
         "events": events,
         "badges": BADGES,
         "has_review": any(a.state is AttemptState.REVIEW for a in attempts),
+        "allowed": delivery.staff_actions(
+            order,
+            has_final=any(a.kind is AssetKind.FINAL and a.superseded_at is None for a in assets),
+            open_attempts=sum(a.state in OPEN_ATTEMPTS for a in attempts),
+        ),
     }
 
 
