@@ -8,6 +8,7 @@ import socket
 import ssl
 import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from gated_delivery import delivery, mail
 from gated_delivery.catalogue import upsert_product
 from gated_delivery.config import CoreSettings
 from gated_delivery.default_plugins.smtp_mail import SMTPMail
-from gated_delivery.models import Job, JobState, Order
+from gated_delivery.models import AuditEvent, DownloadToken, Job, JobState, Order
 from gated_delivery.money import Money
 from gated_delivery.orders import create_order
 from gated_delivery.runtime import Runtime
@@ -300,3 +301,46 @@ async def test_mail_goes_over_tls_and_the_certificate_is_checked(
     finally:
         controller.stop()
     assert [str(m["Subject"]) for m in handler.messages] == ["TLS"]
+
+
+async def test_a_link_mail_delayed_past_the_links_lifetime_still_carries_a_live_link(
+    smtp_port: int,
+    gd_client: httpx.AsyncClient,
+    gd_runtime: Runtime,
+    gd_fake_provider: FakeProvider,
+    gd_run_jobs: RunJobs,
+    gd_clock: FrozenClock,
+) -> None:
+    order = await review_order(gd_runtime)
+    await pay(gd_client, gd_fake_provider, order, gd_run_jobs)  # no mail server yet
+    await delivery.upload_final(
+        gd_runtime,
+        order.id,
+        _one(b"%PDF-1.4 final"),
+        filename="f.pdf",
+        media_type="application/pdf",
+        actor="t",
+    )
+    await delivery.publish(gd_runtime, order.id, actor="t")
+    await gd_run_jobs()  # the link mail fails, but its token is issued
+    ttl = gd_runtime.settings.download_ttl_minutes
+    gd_clock.advance(minutes=ttl + 15)  # the server comes back after the link would expire
+    handler = Inbox()
+    controller = Controller(handler, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    try:
+        for _ in range(4):
+            await gd_run_jobs()
+            gd_clock.advance(minutes=15)
+    finally:
+        controller.stop()
+    links = [m for m in handler.messages if "/download/" in m.get_body(("plain",)).get_content()]  # type: ignore[union-attr]
+    assert len(links) == 1
+    async with gd_runtime.db.transaction() as session:
+        issued = list((await session.execute(sa.select(DownloadToken))).scalars())
+        renewed = (
+            await session.execute(sa.select(AuditEvent).where(AuditEvent.event == "renewed"))
+        ).scalar_one()
+    assert len(issued) == 1  # renewed, not multiplied
+    sent_at = renewed.created_at
+    assert issued[0].expires_at == sent_at + timedelta(minutes=ttl)

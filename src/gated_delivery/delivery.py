@@ -131,6 +131,12 @@ async def _add_link(
             actor="worker",
             issued_for=key,
         )
+    elif token.revoked_at is not None:
+        return "its link was revoked"
+    elif token.use_count >= token.max_uses:
+        return "its link was already used"
+    elif token.expires_at <= rt.clock.now():
+        _renew(rt, session, order, token)
     asset = await session.get(Asset, token.asset_id)
     assert asset is not None  # assets are deleted only with their order
     context.update(
@@ -140,6 +146,24 @@ async def _add_link(
         filename=asset.filename,
     )
     return ""
+
+
+def _renew(rt: Runtime, session: AsyncSession, order: Order, token: DownloadToken) -> None:
+    # the mail server was down longer than a link lives: the buyer never had this link,
+    # so it gets a full lifetime from the moment the mail actually leaves
+    now = rt.clock.now()
+    token.expires_at = now + timedelta(minutes=rt.settings.download_ttl_minutes)
+    audit(
+        session,
+        now=now,
+        order_id=order.id,
+        machine="download link",
+        subject_id=token.id,
+        event="renewed",
+        actor="worker",
+        reason="expired before its mail could be sent",
+        data={"expires_at": token.expires_at.isoformat()},
+    )
 
 
 # --- staff operations ---------------------------------------------------------------
