@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any, Final
 
@@ -316,7 +316,7 @@ def staff_actions(order: Order, *, has_final: bool, open_attempts: int) -> froze
     return frozenset(allowed)
 
 
-def _passes(check: Any, order: Order) -> bool:
+def _passes(check: Callable[[Order], None], order: Order) -> bool:
     try:
         check(order)
     except ActionRefused:

@@ -233,6 +233,23 @@ async def audit_rejection(rt: Runtime, provider: str, reason: str, order_hint: s
         )
 
 
+async def buyer_returned(rt: Runtime, order_id: str) -> Order:
+    """The buyer is back from the provider's page: the order, its payment checked if open.
+
+    A pending or failed payment is asked about at once (once a minute at most), in case its
+    notification is late or lost. Nothing is ever delivered from here. ``NotFound`` for an
+    unknown order.
+    """
+    async with rt.db.transaction() as session:
+        order = await session.get(Order, order_id)
+        if order is None:
+            raise NotFound(f"no order {order_id!r}")
+    if order.payment_status in (PaymentStatus.PENDING, PaymentStatus.FAILED):
+        await request_check(rt, order.id, bucket=rt.clock.now().strftime("%Y%m%d%H%M"))
+        rt.wake_worker()
+    return order
+
+
 async def request_check(rt: Runtime, order_id: str, *, bucket: str) -> None:
     """Queue a status check of the order's open attempts (the return page does this).
 

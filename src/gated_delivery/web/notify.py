@@ -13,9 +13,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from gated_delivery.errors import NotFound, NotificationRejected
 from gated_delivery.hookspecs import RawNotification
-from gated_delivery.orders import get_order
-from gated_delivery.payments import audit_rejection, receive_notification, request_check
-from gated_delivery.states import PaymentStatus
+from gated_delivery.payments import audit_rejection, buyer_returned, receive_notification
 from gated_delivery.web.body import read_limited
 from gated_delivery.web.deps import runtime, url_for_app
 from gated_delivery.web.status import buyer_message
@@ -56,11 +54,7 @@ async def return_page(request: Request) -> Response:
     order_id = request.query_params.get("order", "")
     if not order_id:
         raise NotFound("the return address names no order (?order=...)")
-    async with rt.db.transaction() as session:
-        order = await get_order(session, order_id)
-    if order.payment_status in (PaymentStatus.PENDING, PaymentStatus.FAILED):
-        await request_check(rt, order.id, bucket=rt.clock.now().strftime("%Y%m%d%H%M"))
-        rt.wake_worker()
+    order = await buyer_returned(rt, order_id)
     return templates.TemplateResponse(
         request,
         "return.html",

@@ -15,10 +15,9 @@ from gated_delivery.catalogue import list_products
 from gated_delivery.errors import InvalidInput
 from gated_delivery.mail import mail_job
 from gated_delivery.models import Asset, AssetKind, Order, Product
-from gated_delivery.orders import create_order, get_order
-from gated_delivery.payments import request_check
+from gated_delivery.orders import create_order
+from gated_delivery.payments import buyer_returned
 from gated_delivery.runtime import Runtime
-from gated_delivery.states import PaymentStatus
 from gated_delivery.transitions import enqueue
 from gated_delivery.uploads import MIB, ReceivedFile, UploadLimits, UploadRefused, receive_upload
 from gated_delivery.web.body import read_limited
@@ -316,18 +315,13 @@ async def order_page(request: Request) -> Response:
 async def payment_return(request: Request) -> Response:
     """``GET, POST /payments/{provider}/return``: back from the provider, to the order page.
 
-    Shadows the core's own return page and does what it does, then shows our order page:
-    a pending or failed payment is checked with the provider at once (once a minute at
-    most), in case its notification is late or lost. Nothing is ever delivered here.
+    Shadows the core's own return page: the same ``buyer_returned`` (an open payment is
+    checked with the provider at once), then our order page instead of the core's.
     """
     rt = runtime(request)
     rt.provider(request.path_params["provider"])
     order_id = request.query_params.get("order", "")
     if not ORDER_ID.match(order_id):
         raise InvalidInput("the return address names no order (?order=...)")
-    async with rt.db.transaction() as session:
-        order = await get_order(session, order_id)
-    if order.payment_status in (PaymentStatus.PENDING, PaymentStatus.FAILED):
-        await request_check(rt, order.id, bucket=rt.clock.now().strftime("%Y%m%d%H%M"))
-        rt.wake_worker()
+    order = await buyer_returned(rt, order_id)
     return RedirectResponse(f"{_base(request)}/commande/{order.id}?retour=1", status_code=303)
