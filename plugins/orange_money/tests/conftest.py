@@ -25,6 +25,8 @@ CLIENT_ID = "om-test-client"
 CLIENT_SECRET = "om-test-client-secret-0123456789"
 MERCHANT_KEY = "1a2b3c4d"
 REFERENCE = "Boutique test"
+#: How long a confirmed payment stays PENDING in the tests' simulator (short: tests wait it).
+PROCESSING_SECONDS = 0.05
 
 PostNotices = Callable[[], Awaitable[list[httpx.Response]]]
 
@@ -43,6 +45,10 @@ def om_served(om_deliverer: CollectingDeliverer) -> Iterator[ServedSimulator]:
         client_secret=CLIENT_SECRET,
         merchant_key=MERCHANT_KEY,
         deliver=om_deliverer,
+        # every test asks for its own token: the session's simulator would pass Orange's
+        # 50 a minute; the limit has its own test, on its own simulator
+        token_requests_per_minute=None,
+        processing_seconds=PROCESSING_SECONDS,
     )
     with ServedSimulator(simulator) as served:
         yield served

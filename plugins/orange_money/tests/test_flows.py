@@ -13,12 +13,15 @@ import sqlalchemy as sa
 from gated_delivery_orange_money import OrangeMoney, OrangeMoneySimulator
 from gated_delivery_orange_money.testing import CollectingDeliverer, OrangeMoneyControl, wire
 
-from gated_delivery.models import AuditEvent, Job, Notification, Order, PaymentAttempt
+from gated_delivery.intake import VERIFY_JOB
+from gated_delivery.models import AuditEvent, Job, JobState, Notification, Order, PaymentAttempt
 from gated_delivery.payments import FULFIL_JOB
 from gated_delivery.reconcile import reconcile
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import AttemptState, PaymentStatus
 from gated_delivery.testing import FrozenClock
+
+from .conftest import CLIENT_ID, CLIENT_SECRET
 
 RunJobs = Callable[[], Awaitable[int]]
 PostNotices = Callable[[], Awaitable[list[httpx.Response]]]
@@ -167,26 +170,123 @@ async def test_buyer_pays_on_the_page_and_the_notification_leads_to_paid(
     assert body["payment"] == "paid"
 
 
+async def pay_on_the_page(control: OrangeMoneyControl, attempt: PaymentAttempt) -> httpx.Response:
+    """The buyer presses Payer on the simulator's page for this attempt."""
+    payment_url = f"{control.served.base_url}/payment/{attempt.provider_data['pay_token']}"
+    async with httpx.AsyncClient(timeout=10) as browser:
+        return await browser.post(payment_url, data={"choice": "pay"})
+
+
+async def wait_for_status(simulator: OrangeMoneySimulator, order_id: str, status: str) -> None:
+    # Orange's processing ends on its own after the buyer confirmed; bounded wait
+    for _ in range(500):
+        if simulator.sessions[order_id].status == status:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"the simulator's session never became {status}")
+
+
 async def test_lost_notification_is_caught_up_by_the_return_page(
     gd_client: httpx.AsyncClient,
     gd_runtime: Runtime,
     gd_order: Order,
     gd_provider_control: OrangeMoneyControl,
     gd_run_jobs: RunJobs,
+    om_simulator: OrangeMoneySimulator,
     om_deliverer: CollectingDeliverer,
 ) -> None:
     attempt = await checkout(gd_client, gd_runtime, gd_order)
     await gd_provider_control.control(notify_copies="0")  # Orange loses the notification
-    async with httpx.AsyncClient(timeout=10) as browser:
-        payment_url = (
-            f"{gd_provider_control.served.base_url}/payment/{attempt.provider_data['pay_token']}"
-        )
-        back = await browser.post(payment_url, data={"choice": "pay"})
-    assert back.status_code == 303
+    assert (await pay_on_the_page(gd_provider_control, attempt)).status_code == 303
+    await wait_for_status(om_simulator, attempt.id, "SUCCESS")
     assert om_deliverer.take() == []
     await gd_client.get(f"/payments/orange-money/return?order={gd_order.id}")
     await gd_run_jobs()
     assert await states(gd_runtime, attempt.id) == (AttemptState.SUCCEEDED, PaymentStatus.PAID)
+
+
+async def test_a_check_while_orange_processes_keeps_the_payment_pending(
+    gd_client: httpx.AsyncClient,
+    gd_runtime: Runtime,
+    gd_order: Order,
+    gd_provider_control: OrangeMoneyControl,
+    gd_run_jobs: RunJobs,
+    om_simulator: OrangeMoneySimulator,
+    om_post_notices: PostNotices,
+) -> None:
+    attempt = await checkout(gd_client, gd_runtime, gd_order)
+    await gd_provider_control.control(processing_ms="60000")  # ended below, by the test
+    assert (await pay_on_the_page(gd_provider_control, attempt)).status_code == 303
+    assert om_simulator.sessions[attempt.id].status == "PENDING"
+    # the buyer is back on the shop before Orange has finished: the check finds PENDING
+    await gd_client.get(f"/payments/orange-money/return?order={gd_order.id}")
+    await gd_run_jobs()
+    assert await states(gd_runtime, attempt.id) == (AttemptState.PENDING, PaymentStatus.PENDING)
+    checked = await count(
+        gd_runtime, Job, Job.kind == VERIFY_JOB, Job.state == JobState.PENDING, Job.attempts == 1
+    )
+    assert checked == 1  # checked once, and to be checked again later
+    await gd_provider_control.control(f"/{attempt.id}", outcome="SUCCESS", notify="1")
+    assert [r.status_code for r in await om_post_notices()] == [200]
+    await gd_run_jobs()
+    assert await states(gd_runtime, attempt.id) == (AttemptState.SUCCEEDED, PaymentStatus.PAID)
+
+
+async def test_paid_confirms_the_amount_asked_as_orange_answers_without_one(
+    gd_client: httpx.AsyncClient,
+    gd_runtime: Runtime,
+    gd_order: Order,
+    gd_provider_control: OrangeMoneyControl,
+    gd_run_jobs: RunJobs,
+    om_post_notices: PostNotices,
+) -> None:
+    attempt = await checkout(gd_client, gd_runtime, gd_order)
+    await gd_provider_control.control(f"/{attempt.id}", outcome="SUCCESS", notify="1")
+    await om_post_notices()
+    await gd_run_jobs()
+    assert await states(gd_runtime, attempt.id) == (AttemptState.SUCCEEDED, PaymentStatus.PAID)
+    answer = await raw_status(gd_provider_control, attempt)
+    assert set(answer) == {"status", "order_id", "txnid"}  # no amount, as Orange documents
+    async with gd_runtime.db.transaction() as session:
+        row = await session.get(PaymentAttempt, attempt.id)
+        succeeded = (
+            await session.execute(
+                sa.select(AuditEvent).where(
+                    AuditEvent.subject_id == attempt.id,
+                    AuditEvent.to_state == AttemptState.SUCCEEDED.value,
+                )
+            )
+        ).scalar_one()
+    assert row is not None
+    assert (row.confirmed_amount_minor, row.confirmed_currency) == (
+        gd_order.amount_minor,
+        gd_order.currency,
+    )
+    assert succeeded.data["amount_source"] == "status request"
+
+
+async def raw_status(control: OrangeMoneyControl, attempt: PaymentAttempt) -> dict[str, object]:
+    """Orange's own answer to the status call, asked with a plain httpx client."""
+    async with httpx.AsyncClient(
+        base_url=control.served.base_url, headers={"accept": "application/json"}, timeout=10
+    ) as http:
+        token = await http.post(
+            "/oauth/v3/token",
+            auth=(CLIENT_ID, CLIENT_SECRET),
+            data={"grant_type": "client_credentials"},
+        )
+        response = await http.post(
+            "/orange-money-webpay/dev/v1/transactionstatus",
+            headers={"authorization": f"Bearer {token.json()['access_token']}"},
+            json={
+                "order_id": attempt.id,
+                "amount": attempt.provider_data["om_amount"],
+                "pay_token": attempt.provider_data["pay_token"],
+            },
+        )
+    assert response.status_code == 201
+    data: dict[str, object] = response.json()
+    return data
 
 
 async def test_abandoned_payment_sends_nothing_and_is_expired_by_reconcile(

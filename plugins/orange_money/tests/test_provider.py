@@ -13,6 +13,7 @@ from gated_delivery_orange_money import (
     OrangeMoney,
     OrangeMoneyAccessError,
     OrangeMoneyAuthError,
+    OrangeMoneyError,
     OrangeMoneyRequestInvalid,
     OrangeMoneySettings,
     OrangeMoneySimulator,
@@ -167,16 +168,40 @@ async def test_status_words_map_to_the_core(
         assert result.amount == Money(2500, "XOF")
 
 
-async def test_a_reported_amount_is_parsed_exactly(
+async def test_success_confirms_the_amount_asked_as_the_answer_has_none(
     om_provider: OrangeMoney, gd_provider_control: OrangeMoneyControl
 ) -> None:
-    attempt = await started(om_provider)
-    await gd_provider_control.control(
-        f"/{attempt.attempt_id}", outcome="SUCCESS", notify="0", amount="2400"
-    )
+    attempt = await started(om_provider, Money(2500, "XOF"))
+    await gd_provider_control.control(f"/{attempt.attempt_id}", outcome="SUCCESS", notify="0")
     result = await om_provider.check_status(attempt)
-    assert result.amount == Money(2400, "XOF")
+    assert result.status is ReportedStatus.SUCCEEDED
+    assert result.amount == Money(2500, "XOF")  # what the status call was made with
+    assert result.data["amount_source"] == "status request"
     assert (result.provider_ref or "").startswith("MP")
+
+
+@pytest.mark.parametrize(
+    ("reported", "paid"),
+    [
+        (None, Money(2500, "XOF")),  # Orange's documented answer: the amount asked
+        (2400, Money(2400, "XOF")),
+        ("2400", Money(2400, "XOF")),
+    ],
+)
+async def test_an_amount_in_the_answer_would_be_parsed_exactly(
+    reported: object, paid: Money, om_provider: OrangeMoney
+) -> None:
+    attempt = await started(om_provider, Money(2500, "XOF"))
+    assert om_provider.paid_amount(attempt, reported) == paid
+
+
+@pytest.mark.parametrize("reported", [2400.0, True, "24,00", "2400.5"])
+async def test_an_unreadable_amount_in_the_answer_is_an_error(
+    reported: object, om_provider: OrangeMoney
+) -> None:
+    attempt = await started(om_provider, Money(2500, "XOF"))
+    with pytest.raises(OrangeMoneyError, match="bad_response"):
+        om_provider.paid_amount(attempt, reported)
 
 
 @pytest.mark.parametrize(

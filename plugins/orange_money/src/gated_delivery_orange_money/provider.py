@@ -58,6 +58,9 @@ PAY_TOKEN: Final = "pay_token"  # noqa: S105 - a key name, not a secret
 NOTIF_TOKEN: Final = "notif_token"  # noqa: S105 - a key name, not a secret
 OM_ORDER_ID: Final = "om_order_id"
 OM_AMOUNT: Final = "om_amount"
+#: Where a SUCCESS's confirmed amount comes from, recorded with the check (``amount_source``).
+AMOUNT_ASKED: Final = "status request"  # Orange answered without an amount, as documented
+AMOUNT_REPORTED: Final = "status answer"
 #: Notification fields kept with their value in the stored copy; others keep only their name.
 _KEPT_FIELDS: Final = ("status", "txnid")
 _REDACTED: Final = "[redacted]"
@@ -292,9 +295,12 @@ class OrangeMoney:
                 data=details,
             )
         if reported is ReportedStatus.SUCCEEDED:
+            paid = answer.get("amount")
+            # Orange's documented answer has no amount: say in the audit which one is confirmed
+            details["amount_source"] = AMOUNT_ASKED if paid is None else AMOUNT_REPORTED
             return ProviderStatus(
                 reported,
-                amount=self.paid_amount(attempt, answer.get("amount")),
+                amount=self.paid_amount(attempt, paid),
                 provider_ref=txnid,
                 reason="Orange Money reports SUCCESS",
                 data=details,

@@ -11,17 +11,19 @@ process have two independent simulators. Its routes are mounted under ``prefix``
     POST {prefix}/orange-money-webpay/{country}/v1/transactionstatus
     GET  {prefix}/payment/{pay_token}                             the buyer's page
     POST {prefix}/payment/{pay_token}     choice=pay|refuse|abandon
-    POST {prefix}/control/{order_id}      outcome=SUCCESS|FAILED|EXPIRED, notify=1|0,
-                                          copies=N (duplicates), amount=N (what was paid)
+    POST {prefix}/control/{order_id}      outcome=PENDING|SUCCESS|FAILED|EXPIRED,
+                                          notify=1|0, copies=N (duplicates)
     GET  {prefix}/control                 counters (token requests, API calls, notifications)
     POST {prefix}/control                 misbehaviours: expire_tokens=1, delay_ms=N,
                                           fail_next=N (503s), status_down=1|0,
                                           notify_copies=N (page notifications; 0 loses them),
-                                          reset=1
+                                          processing_ms=N (how long PENDING lasts), reset=1
 
-Like Orange, it notifies only when the buyer confirmed and the result is SUCCESS or FAILED:
-nothing on abandon, and an abandoned session stays INITIATED for ever. The error codes of
-refused WebPay requests are our own guesses (Orange's business error codes are undocumented).
+Like Orange, a session is INITIATED until the buyer confirms, then PENDING while Orange
+processes, then SUCCESS or FAILED, and only then is the notification sent: nothing on
+abandon, and an abandoned session stays INITIATED for ever. The status answer is Orange's
+documented ``{status, order_id, txnid}``, with no amount. What is refused, and with which
+answer, is in ``simulator_rules``.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import logging
 import secrets
 import threading
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -50,6 +53,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Route
 
 from gated_delivery_orange_money import protocol
+from gated_delivery_orange_money import simulator_rules as rules
 from gated_delivery_orange_money.settings import SANDBOX_PREFIX
 
 log = logging.getLogger(__name__)
@@ -57,11 +61,15 @@ log = logging.getLogger(__name__)
 #: How long a payment session accepts the buyer's confirmation (Orange: 10 minutes).
 SESSION_VALIDITY_SECONDS: Final = 600.0
 TOKEN_LIFETIME_SECONDS: Final = 3600
-# our picks inside Orange's 400 range 20-28; which code Orange uses for what is undocumented
-CODE_INVALID_BODY: Final = 21
-CODE_INVALID_FIELD: Final = 25
-CODE_UNAVAILABLE: Final = 5
-CODE_NOT_ACCEPTABLE: Final = 406
+#: How long a confirmed payment stays PENDING: Orange says it "moves fast" to the result,
+#: with no figure, so this is our pick (tests shorten or lengthen it).
+PROCESSING_SECONDS: Final = 0.5
+#: Token requests taken per minute before 429 code 53 (one guide's figure; None: no limit).
+TOKEN_REQUESTS_PER_MINUTE: Final = 50
+#: What a session can be settled to by the control endpoint.
+OUTCOMES: Final = (protocol.PENDING, protocol.SUCCESS, protocol.FAILED, protocol.EXPIRED)
+#: How often a processing payment looks whether a test settled it meanwhile.
+_PROCESSING_STEP_SECONDS: Final = 0.02
 
 
 @dataclass(frozen=True)
@@ -107,7 +115,8 @@ class Session:
     opened_at: float
     status: str = protocol.INITIATED
     txnid: str | None = None
-    paid_amount: int | None = None
+    #: bumped at every change of status, so a payment being processed knows it was overtaken
+    version: int = 0
 
 
 @dataclass
@@ -118,6 +127,7 @@ class Misbehaviour:
     fail_next: int = 0
     status_down: bool = False
     notify_copies: int = 1
+    processing_seconds: float = PROCESSING_SECONDS
 
 
 @dataclass
@@ -127,13 +137,6 @@ class Counters:
     token_requests: int = 0
     api_calls: int = 0
     notifications: int = 0
-
-
-def _error(status: int, code: int, message: str, description: str = "") -> JSONResponse:
-    return JSONResponse(
-        {"code": code, "message": message, "description": description or message},
-        status_code=status,
-    )
 
 
 def _new_txnid() -> str:
@@ -150,6 +153,13 @@ async def _fields(request: Request) -> dict[str, str]:
             data = None
         return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
     return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+
+
+def _set_status(session: Session, status: str) -> None:
+    session.status = status
+    session.version += 1
+    if status != protocol.PENDING:  # Orange's transaction id comes with the result
+        session.txnid = session.txnid or _new_txnid()
 
 
 def _int(value: str | None, default: int) -> int:
@@ -173,7 +183,9 @@ class OrangeMoneySimulator:
         prefix: str = SANDBOX_PREFIX,
         deliver: Deliver = post_notice,
         token_lifetime_seconds: int = TOKEN_LIFETIME_SECONDS,
+        token_requests_per_minute: int | None = TOKEN_REQUESTS_PER_MINUTE,
         session_validity_seconds: float = SESSION_VALIDITY_SECONDS,
+        processing_seconds: float = PROCESSING_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client_id = client_id
@@ -184,12 +196,15 @@ class OrangeMoneySimulator:
         self.prefix = prefix.rstrip("/")
         self.deliver = deliver
         self.token_lifetime_seconds = token_lifetime_seconds
+        self.token_requests_per_minute = token_requests_per_minute
         self.session_validity_seconds = session_validity_seconds
+        self._processing_seconds = processing_seconds
         self._clock = clock
         self.sessions: dict[str, Session] = {}
         self._by_pay_token: dict[str, str] = {}
         self._tokens: dict[str, float] = {}
-        self.misbehaviour = Misbehaviour()
+        self._token_times: deque[float] = deque()
+        self.misbehaviour = Misbehaviour(processing_seconds=processing_seconds)
         self.counters = Counters()
         # tests read and steer the simulator from another thread than the server's
         self._lock = threading.Lock()
@@ -200,9 +215,10 @@ class OrangeMoneySimulator:
     # --- for tests and the control endpoint
 
     def reset(self) -> None:
-        """Forget every misbehaviour (sessions and counters stay)."""
+        """Forget every misbehaviour and the rate limit's window (sessions and counters stay)."""
         with self._lock:
-            self.misbehaviour = Misbehaviour()
+            self.misbehaviour = Misbehaviour(processing_seconds=self._processing_seconds)
+            self._token_times.clear()
 
     def expire_tokens(self) -> None:
         """Make every token issued so far expired: the next call with one gets 401 code 42."""
@@ -219,19 +235,26 @@ class OrangeMoneySimulator:
                 "txnid": session.txnid or "",
             }
         ).encode()
-        return Notice(session.notif_url, body, {"content-type": "application/json"})
+        return Notice(session.notif_url, body, {"content-type": rules.JSON_TYPE})
 
-    def settle(self, order_id: str, outcome: str, paid_amount: int | None = None) -> Session:
-        """Decide a session's outcome as if the buyer had confirmed on the payment page."""
-        if outcome not in (protocol.SUCCESS, protocol.FAILED, protocol.EXPIRED):
-            raise ValueError(f"outcome must be SUCCESS, FAILED or EXPIRED, not {outcome!r}")
+    def settle(self, order_id: str, outcome: str) -> Session:
+        """Set a session's status as if the buyer had confirmed on the payment page: PENDING
+        (Orange processing, held until settled again) or a result."""
+        if outcome not in OUTCOMES:
+            raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
         with self._lock:
             session = self.sessions[order_id]
-            session.status = outcome
-            session.txnid = session.txnid or _new_txnid()
-            if outcome == protocol.SUCCESS:
-                session.paid_amount = session.amount if paid_amount is None else paid_amount
+            _set_status(session, outcome)
             return session
+
+    def _finish(self, order_id: str, version: int, outcome: str) -> bool:
+        """Give a processed payment its result, unless something changed it since."""
+        with self._lock:
+            session = self.sessions[order_id]
+            if session.version != version:
+                return False
+            _set_status(session, outcome)
+            return True
 
     async def send(self, order_id: str, copies: int = 1) -> int:
         """Send the session's notification ``copies`` times; returns how many were sent."""
@@ -255,6 +278,9 @@ class OrangeMoneySimulator:
             Route(f"{p}/payment/{{pay_token}}", self._page, methods=["GET", "POST"]),
             Route(f"{p}/control", self._control, methods=["GET", "POST"]),
             Route(f"{p}/control/{{order_id}}", self._control_order, methods=["POST"]),
+            # any other path (an old /oauth/v2/token, a missing country segment): Orange's
+            # gateway answers 404 code 60
+            Route(f"{p}/{{path:path}}", self._unknown_path, methods=["GET", "POST"]),
         ]
 
     def app(self) -> Starlette:
@@ -267,31 +293,38 @@ class OrangeMoneySimulator:
         delay = self.misbehaviour.delay_seconds
         if delay:
             await asyncio.sleep(delay)
-        if "application/json" not in request.headers.get("accept", ""):
-            return _error(
-                406, CODE_NOT_ACCEPTABLE, "Not Acceptable", "send Accept: application/json"
-            )
+        if "application/json" not in request.headers.get("accept", "").lower():
+            return rules.not_acceptable()
         with self._lock:
             if self.misbehaviour.fail_next > 0:
                 self.misbehaviour.fail_next -= 1
-                return _error(503, CODE_UNAVAILABLE, "Service unavailable", "try again later")
+                return rules.unavailable()
         return None
 
     def _bearer(self, request: Request) -> Response | None:
         header = request.headers.get("authorization", "")
         if not header.startswith("Bearer ") or not header[7:]:
-            return _error(401, protocol.CODE_MISSING_CREDENTIALS, "Missing credentials")
+            return rules.missing_credentials()
         expiry = self._tokens.get(header[7:])
         if expiry is None:
-            return _error(401, protocol.CODE_INVALID_CREDENTIALS, "Invalid credentials")
+            return rules.invalid_credentials()
         if self._clock() >= expiry:
-            return _error(
-                401,
-                protocol.CODE_EXPIRED_CREDENTIALS,
-                "Expired credentials",
-                "The requested service needs credentials, but the ones provided were out-of-date.",
-            )
+            return rules.expired_credentials()
         return None
+
+    def _over_rate_limit(self) -> bool:
+        limit = self.token_requests_per_minute
+        if limit is None:
+            return False
+        now = self._clock()
+        with self._lock:
+            while self._token_times and now - self._token_times[0] >= 60:
+                self._token_times.popleft()
+            self._token_times.append(now)
+            return len(self._token_times) > limit
+
+    async def _unknown_path(self, request: Request) -> Response:
+        return await self._gateway(request) or rules.not_found()
 
     async def _token(self, request: Request) -> Response:
         refused = await self._gateway(request)
@@ -299,20 +332,26 @@ class OrangeMoneySimulator:
             return refused
         with self._lock:
             self.counters.token_requests += 1
+        if self._over_rate_limit():
+            return rules.too_many_requests()
         header = request.headers.get("authorization", "")
-        if not header.startswith("Basic "):
-            return _error(401, protocol.CODE_MISSING_CREDENTIALS, "Missing credentials")
+        if not header.startswith("Basic ") or not header[6:]:
+            return rules.missing_credentials()
         try:
             user, _, password = base64.b64decode(header[6:], validate=True).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
-            return _error(401, protocol.CODE_INVALID_CREDENTIALS, "Invalid credentials")
+            return rules.invalid_credentials()
         known = hmac.compare_digest(user.encode(), self.client_id.encode()) and hmac.compare_digest(
             password.encode(), self._client_secret.encode()
         )
         if not known:
-            return _error(401, protocol.CODE_INVALID_CREDENTIALS, "Invalid credentials")
-        if (await _fields(request)).get("grant_type") != "client_credentials":
-            return _error(400, CODE_INVALID_BODY, "Invalid body", "grant_type=client_credentials")
+            return rules.invalid_credentials()
+        # an OAuth client-credentials request is a form; JSON is not read
+        if rules.media_type(request.headers.get("content-type", "")) != rules.FORM_TYPE:
+            return rules.invalid_body(f"send the form as {rules.FORM_TYPE}")
+        form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
+        if form.get("grant_type") != "client_credentials":
+            return rules.invalid_body("grant_type must be client_credentials")
         token = secrets.token_urlsafe(24)
         with self._lock:
             self._tokens[token] = self._clock() + self.token_lifetime_seconds
@@ -330,17 +369,19 @@ class OrangeMoneySimulator:
     ) -> tuple[dict[str, Any], None] | tuple[None, Response]:
         refused = await self._gateway(request) or self._bearer(request)
         if refused is None and request.path_params["country"] != self.country:
-            refused = _error(404, protocol.CODE_NOT_FOUND, "Resource not found")
+            refused = rules.not_found()
         if refused is not None:
             return None, refused
         with self._lock:
             self.counters.api_calls += 1
+        if rules.media_type(request.headers.get("content-type", "")) != rules.JSON_TYPE:
+            return None, rules.invalid_body(f"send a JSON object as {rules.JSON_TYPE}")
         try:
             data = json.loads(await request.body())
         except ValueError:
             data = None
         if not isinstance(data, dict):
-            return None, _error(400, CODE_INVALID_BODY, "Invalid body", "send a JSON object")
+            return None, rules.invalid_body("send a JSON object")
         return data, None
 
     async def _webpayment(self, request: Request) -> Response:
@@ -348,9 +389,15 @@ class OrangeMoneySimulator:
         if refused is not None:
             return refused
         assert data is not None
-        problem = self._check_init(data)
+        with self._lock:
+            problem = rules.init_problem(
+                data,
+                merchant_key=self._merchant_key,
+                currency=self.currency,
+                used_order_ids=set(self.sessions),
+            )
         if problem:
-            return _error(400, CODE_INVALID_FIELD, "Invalid body field", problem)
+            return rules.invalid_field(problem)
         pay_token = secrets.token_hex(32)
         session = Session(
             order_id=data["order_id"],
@@ -361,11 +408,13 @@ class OrangeMoneySimulator:
             notif_url=data["notif_url"],
             return_url=data["return_url"],
             cancel_url=data["cancel_url"],
-            reference=str(data.get("reference", "")),
-            lang=str(data.get("lang", "fr")),
+            reference=data.get("reference") or "",
+            lang=data["lang"],
             opened_at=self._clock(),
         )
         with self._lock:
+            if session.order_id in self.sessions:  # a concurrent twin got there first
+                return rules.invalid_field("order_id already used: every payment needs a new one")
             self.sessions[session.order_id] = session
             self._by_pay_token[pay_token] = session.order_id
         base = str(request.base_url).rstrip("/")
@@ -380,52 +429,30 @@ class OrangeMoneySimulator:
             status_code=201,
         )
 
-    def _check_init(self, data: Mapping[str, Any]) -> str:
-        if not hmac.compare_digest(
-            str(data.get("merchant_key", "")).encode(), self._merchant_key.encode()
-        ):
-            return "merchant_key is not this merchant's"
-        if data.get("currency") != self.currency:
-            return f"currency must be {self.currency}"
-        amount = data.get("amount")
-        if type(amount) is not int or amount <= 0:
-            return "amount must be a positive integer"
-        order_id = data.get("order_id")
-        if not isinstance(order_id, str) or not 0 < len(order_id) <= protocol.MAX_ORDER_ID:
-            return f"order_id must be 1 to {protocol.MAX_ORDER_ID} characters"
-        if order_id in self.sessions:
-            return "order_id already used"
-        for name in ("return_url", "cancel_url", "notif_url"):
-            url = data.get(name)
-            if not isinstance(url, str) or not url or len(url) > protocol.MAX_URL:
-                return f"{name} must be 1 to {protocol.MAX_URL} characters"
-        if len(str(data.get("reference", ""))) > protocol.MAX_REFERENCE:
-            return f"reference must be at most {protocol.MAX_REFERENCE} characters"
-        return ""
-
     async def _status(self, request: Request) -> Response:
         data, refused = await self._api_body(request)
         if refused is not None:
             return refused
         assert data is not None
         if self.misbehaviour.status_down:
-            return _error(503, CODE_UNAVAILABLE, "Service unavailable", "try again later")
-        session = self.sessions.get(str(data.get("order_id", "")))
+            return rules.unavailable()
+        fields = rules.status_fields(data)
+        if isinstance(fields, str):
+            return rules.invalid_field(fields)
+        order_id, amount, pay_token = fields
+        session = self.sessions.get(order_id)
+        # Orange's answer to an unknown triple (or to a right one with another amount) is
+        # undocumented; the simulator refuses it as a bad field
         if (
             session is None
-            or not hmac.compare_digest(
-                str(data.get("pay_token", "")).encode(), session.pay_token.encode()
-            )
-            or data.get("amount") != session.amount
+            or not hmac.compare_digest(pay_token.encode(), session.pay_token.encode())
+            or amount != session.amount
         ):
-            return _error(400, CODE_INVALID_FIELD, "Invalid body field", "no such transaction")
+            return rules.invalid_field("no transaction with this order_id, amount and pay_token")
+        # Orange's documented answer: no amount, and no txnid before there is a result
         answer: dict[str, Any] = {"status": session.status, "order_id": session.order_id}
         if session.txnid:
             answer["txnid"] = session.txnid
-        if session.paid_amount is not None and session.paid_amount != session.amount:
-            # not in Orange's documented answer: how a mismatch would show is unknown, so the
-            # simulator reports the amount actually paid for the client to compare
-            answer["amount"] = session.paid_amount
         return JSONResponse(answer, status_code=201)
 
     # --- the buyer's page
@@ -439,22 +466,39 @@ class OrangeMoneySimulator:
             return HTMLResponse(self._page_html(session))
         if session.status != protocol.INITIATED:
             return HTMLResponse("<p>Ce paiement est déjà traité.</p>", status_code=409)
-        choice = (await _fields(request)).get("choice", "")
+        choice = dict(parse_qsl((await request.body()).decode("utf-8", "replace"))).get("choice")
         if choice == "abandon":
             return RedirectResponse(session.cancel_url, status_code=303)
         if choice not in ("pay", "refuse"):
             return HTMLResponse("<p>Choix inconnu.</p>", status_code=400)
-        late = self._clock() - session.opened_at > self.session_validity_seconds
-        outcome = (
-            protocol.EXPIRED if late else (protocol.SUCCESS if choice == "pay" else protocol.FAILED)
-        )
-        self.settle(session.order_id, outcome)
-        copies = 0 if late else self.misbehaviour.notify_copies  # nothing is sent on expiry
+        if self._clock() - session.opened_at > self.session_validity_seconds:
+            self.settle(session.order_id, protocol.EXPIRED)  # too late; Orange sends nothing
+            return RedirectResponse(session.return_url, status_code=303)
+        outcome = protocol.SUCCESS if choice == "pay" else protocol.FAILED
+        version = self.settle(session.order_id, protocol.PENDING).version
         return RedirectResponse(
             session.return_url,
             status_code=303,
-            background=BackgroundTask(self.send, session.order_id, copies),
+            background=BackgroundTask(self._process, session.order_id, version, outcome),
         )
+
+    async def _process(self, order_id: str, version: int, outcome: str) -> None:
+        """Orange processing a confirmed payment: PENDING for a while, then the result and
+        its notification, unless a test settled the session meanwhile."""
+        with self._lock:
+            processing, copies = (
+                self.misbehaviour.processing_seconds,
+                self.misbehaviour.notify_copies,
+            )
+        deadline = time.monotonic() + processing  # real time: the session clock may be frozen
+        while (left := deadline - time.monotonic()) > 0:
+            # short steps: a test that settled the session meanwhile ends the wait (a server
+            # shutting down waits for this task)
+            await asyncio.sleep(min(left, _PROCESSING_STEP_SECONDS))
+            if self.sessions[order_id].version != version:
+                return
+        if self._finish(order_id, version, outcome):
+            await self.send(order_id, copies)
 
     def _page_html(self, session: Session) -> str:
         title = html.escape(session.reference or "Marchand")
@@ -491,6 +535,8 @@ class OrangeMoneySimulator:
                     mis.status_down = fields["status_down"] == "1"
                 if "notify_copies" in fields:
                     mis.notify_copies = max(0, _int(fields["notify_copies"], 1))
+                if "processing_ms" in fields:
+                    mis.processing_seconds = max(0, _int(fields["processing_ms"], 0)) / 1000
         with self._lock:
             return JSONResponse(
                 {
@@ -501,6 +547,7 @@ class OrangeMoneySimulator:
                     "fail_next": self.misbehaviour.fail_next,
                     "status_down": self.misbehaviour.status_down,
                     "notify_copies": self.misbehaviour.notify_copies,
+                    "processing_ms": int(self.misbehaviour.processing_seconds * 1000),
                 }
             )
 
@@ -509,14 +556,13 @@ class OrangeMoneySimulator:
         if order_id not in self.sessions:
             return JSONResponse({"error": f"no session {order_id}"}, status_code=404)
         fields = await _fields(request)
-        outcome = fields.get("outcome", "")
-        paid = _int(fields.get("amount"), -1)
         try:
-            session = self.settle(order_id, outcome, paid if paid >= 0 else None)
+            session = self.settle(order_id, fields.get("outcome", ""))
         except ValueError as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
         sent = 0
-        if fields.get("notify", "1") == "1":
+        # Orange notifies results only; a PENDING session has nothing to say yet
+        if fields.get("notify", "1") == "1" and session.status != protocol.PENDING:
             sent = await self.send(order_id, max(0, _int(fields.get("copies"), 1)))
         return JSONResponse(
             {"order_id": order_id, "status": session.status, "txnid": session.txnid, "sent": sent}
