@@ -370,13 +370,16 @@ async def test_the_page_processes_then_notifies_the_result(
     assert sent["notif_token"] == om_simulator.sessions[order_id].notif_token
 
 
-async def test_control_can_hold_a_session_pending_and_refuses_unknown_outcomes(
+async def test_control_holds_pending_notifies_results_only_and_refuses_unknown_outcomes(
     om_http: httpx.AsyncClient, om_simulator: OrangeMoneySimulator
 ) -> None:
     opened = await open_session(om_http)
     order_id = opened["request"]["order_id"]
     held = await om_http.post(f"/control/{order_id}", data={"outcome": "PENDING"})
     assert held.json() == {"order_id": order_id, "status": "PENDING", "txnid": None, "sent": 0}
+    expired = await om_http.post(f"/control/{order_id}", data={"outcome": "EXPIRED"})
+    assert expired.json()["sent"] == 0  # Orange notifies SUCCESS and FAILED only
+    held = await om_http.post(f"/control/{order_id}", data={"outcome": "PENDING"})
     refused = await om_http.post(f"/control/{order_id}", data={"outcome": "CANCELLED"})
     assert refused.status_code == 400
     assert om_simulator.sessions[order_id].status == "PENDING"

@@ -68,6 +68,8 @@ PROCESSING_SECONDS: Final = 0.5
 TOKEN_REQUESTS_PER_MINUTE: Final = 50
 #: What a session can be settled to by the control endpoint.
 OUTCOMES: Final = (protocol.PENDING, protocol.SUCCESS, protocol.FAILED, protocol.EXPIRED)
+#: The results Orange sends a notification for.
+NOTIFIED: Final = frozenset({protocol.SUCCESS, protocol.FAILED})
 #: How often a processing payment looks whether a test settled it meanwhile.
 _PROCESSING_STEP_SECONDS: Final = 0.02
 
@@ -561,8 +563,8 @@ class OrangeMoneySimulator:
         except ValueError as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
         sent = 0
-        # Orange notifies results only; a PENDING session has nothing to say yet
-        if fields.get("notify", "1") == "1" and session.status != protocol.PENDING:
+        # Orange notifies SUCCESS and FAILED only: nothing while PENDING, nothing on EXPIRED
+        if fields.get("notify", "1") == "1" and session.status in NOTIFIED:
             sent = await self.send(order_id, max(0, _int(fields.get("copies"), 1)))
         return JSONResponse(
             {"order_id": order_id, "status": session.status, "txnid": session.txnid, "sent": sent}

@@ -192,7 +192,11 @@ class OrangeMoneyControl:
         )
 
     async def notification(self, attempt: AttemptView) -> Wire:
-        """The notification the simulator would send now about this session."""
+        """The notification the simulator would send now about this session.
+
+        Orange sends none before a result or for EXPIRED; the contract still posts one to
+        trigger the check, and it carries the session's authentic ``notif_token``.
+        """
         return wire(self.simulator.notice(self.om_order_id(attempt)))
 
     def forge(self, wire: Wire) -> Wire:
