@@ -28,6 +28,7 @@ from gated_delivery.errors import ConfigurationError, GatedDeliveryError, Invali
 from gated_delivery.jobs.worker import Worker
 from gated_delivery.money import Money
 from gated_delivery.orders import create_order, describe_order
+from gated_delivery.payments import amount_refusal
 from gated_delivery.reconcile import reconcile
 from gated_delivery.runtime import Runtime, build_runtime
 
@@ -279,6 +280,14 @@ def products_add(
                 media_type=mimetypes.guess_type(file_path.name)[0] or "application/octet-stream",
             )
         click.echo(f"{slug}/{tier.tier_id}: {title} — {price}")
+        for provider in rt.providers.values():
+            refusal = amount_refusal(provider, price)
+            if refusal is not None:
+                click.echo(
+                    f"warning: {provider.display_name} will not be offered for "
+                    f"{slug}/{tier.tier_id}: {refusal}",
+                    err=True,
+                )
 
     _run(_settings(), run)
 

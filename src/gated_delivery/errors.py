@@ -8,7 +8,8 @@
     ├── ActionRefused             a staff or buyer action the order's state does not allow
     ├── NotFound                  an order, product, tier or provider that does not exist
     ├── InvalidInput              a buyer's or operator's input was refused
-    │   └── UploadRefused         an upload over a limit or of a refused type (uploads.py)
+    │   ├── UploadRefused         an upload over a limit or of a refused type (uploads.py)
+    │   └── PriceNotAccepted      the chosen provider cannot take this price (422)
     ├── NotificationRejected      a webhook failed authentication; nothing changed
     ├── ProviderError             the provider answered with an error of its own
     │   └── ProviderUnavailable   the provider could not be reached; try again later
@@ -74,6 +75,15 @@ class InvalidInput(GatedDeliveryError, ValueError):
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+class PriceNotAccepted(InvalidInput):
+    """The chosen provider cannot take this order's price; nothing was sent to it.
+
+    The buyer should pick another payment method; the merchant should change the price.
+    """
+
+    status_code = 422
 
 
 class NotificationRejected(GatedDeliveryError):

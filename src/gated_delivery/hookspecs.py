@@ -55,6 +55,14 @@ class PaymentRequest:
     return_url: str
     notify_url: str
     cancel_url: str
+    #: The order's answers named in ``BUYER_DETAIL_KEYS``, as text (card payments need them);
+    #: a key the form did not collect is absent.
+    buyer_details: Mapping[str, str] = field(default_factory=dict)
+
+
+#: Form answers handed to providers in ``PaymentRequest.buyer_details`` when an order has
+#: them: a phone number, a postal address (``country`` as ISO 3166 alpha-2), nothing else.
+BUYER_DETAIL_KEYS: tuple[str, ...] = ("phone", "address", "city", "state", "zip_code", "country")
 
 
 @dataclass(frozen=True)
@@ -152,6 +160,11 @@ class PaymentProvider(Protocol):
     ``name`` appears in URLs (``/payments/{name}/notify``) and in the database; never rename
     it. ``session_lifetime`` is how long the provider's payment page stays usable: after it,
     a payment the provider still calls pending is settled as EXPIRED by the reconciler.
+
+    A provider whose API refuses some amounts may also define
+    ``refuses_amount(amount: Money) -> str | None``: the reason it cannot take ``amount``, or
+    None. The core then does not offer it for such an order, answers a forced start with 422
+    and the reason, and ``products add`` warns the merchant.
     """
 
     name: str

@@ -6,6 +6,7 @@ Only ``settle`` moves a payment, and only with what the provider's server said
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -13,8 +14,15 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gated_delivery.db import lock
-from gated_delivery.errors import InvalidInput, NotFound, ProviderError, RetryLater
+from gated_delivery.errors import (
+    InvalidInput,
+    NotFound,
+    PriceNotAccepted,
+    ProviderError,
+    RetryLater,
+)
 from gated_delivery.hookspecs import (
+    BUYER_DETAIL_KEYS,
     AttemptView,
     PaymentProvider,
     PaymentRequest,
@@ -25,6 +33,7 @@ from gated_delivery.hookspecs import (
 from gated_delivery.intake import VERIFY_JOB, store_and_queue
 from gated_delivery.mail import mail_job
 from gated_delivery.models import Order, PaymentAttempt
+from gated_delivery.money import Money
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import (
     ATTEMPT,
@@ -98,6 +107,12 @@ async def start_attempt(rt: Runtime, order_id: str, provider_name: str) -> Start
             raise InvalidInput(
                 f"order {order.id} is {order.payment_status.value}; it cannot be paid again"
             )
+        refusal = amount_refusal(provider, order.price)
+        if refusal is not None:
+            raise PriceNotAccepted(
+                f"{provider.display_name} cannot take this order: {refusal}; "
+                "choose another payment method"
+            )
         attempt = PaymentAttempt(
             order_id=order.id,
             provider=provider.name,
@@ -148,6 +163,27 @@ async def start_attempt(rt: Runtime, order_id: str, provider_name: str) -> Start
     return Started(attempt.id, start.redirect_url)
 
 
+def amount_refusal(provider: PaymentProvider, amount: Money) -> str | None:
+    """Why ``provider`` cannot take ``amount`` (its optional ``refuses_amount``), or None."""
+    refuses = getattr(provider, "refuses_amount", None)
+    if not callable(refuses):
+        return None
+    reason = refuses(amount)
+    return None if reason is None else str(reason)
+
+
+def providers_for(rt: Runtime, amount: Money) -> list[PaymentProvider]:
+    """The installed providers that can take ``amount``, in the order buyers see them."""
+    usable = [p for p in rt.providers.values() if amount_refusal(p, amount) is None]
+    return sorted(usable, key=lambda p: p.display_name)
+
+
+def buyer_details(answers: Mapping[str, Any]) -> dict[str, str]:
+    """The answers a provider may need to identify the payer (``BUYER_DETAIL_KEYS``)."""
+    found = {key: answers.get(key) for key in BUYER_DETAIL_KEYS}
+    return {key: str(value).strip() for key, value in found.items() if value not in (None, "")}
+
+
 def payment_request(rt: Runtime, order: Order, attempt: PaymentAttempt) -> PaymentRequest:
     """What the provider is told about this attempt."""
     base = rt.settings.base_url
@@ -162,6 +198,7 @@ def payment_request(rt: Runtime, order: Order, attempt: PaymentAttempt) -> Payme
         return_url=f"{base}/payments/{provider}/return?order={order.id}",
         notify_url=f"{base}/payments/{provider}/notify?order={order.id}",
         cancel_url=f"{base}/payments/{provider}/return?order={order.id}&cancelled=1",
+        buyer_details=buyer_details(order.answers or {}),
     )
 
 

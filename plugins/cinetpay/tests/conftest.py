@@ -1,4 +1,4 @@
-"""Fixtures of the CinetPay tests: the simulator served over loopback, the provider wired to it.
+"""Fixtures of the CinetPay tests: the simulators served over loopback, the provider wired to them.
 
 The simulator runs in uvicorn on a free 127.0.0.1 port, in a background thread, once per
 session; transaction ids are random per attempt, so tests never see each other's payments.
@@ -8,9 +8,7 @@ The provider talks to it with the real httpx client, exactly as it would talk to
 from __future__ import annotations
 
 import contextlib
-import socket
-import threading
-import time
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,14 +16,14 @@ from urllib.parse import parse_qsl, urlencode
 
 import httpx
 import pytest
-import uvicorn
-from gated_delivery_cinetpay import CinetPay, CinetPayConfig
+from gated_delivery_cinetpay import CinetPay, CinetPayConfig, CinetPayV1Config
 from gated_delivery_cinetpay.simulator import CinetPaySimulator
+from gated_delivery_cinetpay.v1.simulator import CinetPayV1Simulator
 from pydantic import SecretStr
 
 from gated_delivery.hookspecs import AttemptView, ReportedStatus
 from gated_delivery.money import Money
-from gated_delivery.testing import ProviderPlugin
+from gated_delivery.testing import ProviderPlugin, serve
 
 API_KEY = "test-apikey-12912847765bc0db748fdd44"
 SITE_ID = "445160"
@@ -55,26 +53,8 @@ class SimulatorServer:
 def cinetpay_server() -> Iterator[SimulatorServer]:
     """The CinetPay simulator, served by uvicorn on a free loopback port for the session."""
     simulator = CinetPaySimulator(api_key=API_KEY, site_id=SITE_ID, secret_key=SECRET_KEY)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(simulator.app(), log_level="warning", lifespan="off", access_log=False)
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:  # a bounded wait for the server to listen
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the CinetPay simulator did not start within 10 s")
-        time.sleep(0.01)
-    try:
-        with httpx.Client(timeout=10) as client:
-            yield SimulatorServer(simulator, f"http://127.0.0.1:{port}/sandbox/cinetpay", client)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with serve(simulator.app()) as url, httpx.Client(timeout=10) as client:
+        yield SimulatorServer(simulator, f"{url}/sandbox/cinetpay", client)
 
 
 def make_config(api_url: str, **changes: Any) -> CinetPayConfig:
@@ -189,3 +169,113 @@ def gd_provider_control(cinetpay_server: SimulatorServer) -> Iterator[CinetPayCo
         yield control
     finally:
         control.misbehave(reset="1")
+
+
+# --- the current API (v1) ---------------------------------------------------------------
+
+V1_API_KEY = "sk_test_" + "4f1c9a0e7b2d4c6e8a1b3c5d"
+V1_API_PASSWORD = "test-api-password-0123456789"
+V1_TOKEN_KEY = "test-notify-token-key-" + "z" * 32
+V1_OUTCOMES: dict[ReportedStatus, str] = {
+    ReportedStatus.SUCCEEDED: "SUCCESS",
+    ReportedStatus.FAILED: "FAILED",
+    ReportedStatus.EXPIRED: "EXPIRED",
+}
+
+
+@dataclass
+class V1Server:
+    """The session's v1 simulator and the URL the provider uses as ``CINETPAY_API_URL``."""
+
+    simulator: CinetPayV1Simulator
+    api_url: str
+    control_client: httpx.Client
+
+
+@pytest.fixture(scope="session")
+def v1_server() -> Iterator[V1Server]:
+    """The v1 simulator, served by uvicorn on a free loopback port for the session."""
+    simulator = CinetPayV1Simulator(api_key=V1_API_KEY, api_password=V1_API_PASSWORD)
+    with serve(simulator.app()) as url, httpx.Client(timeout=10) as client:
+        yield V1Server(simulator, f"{url}/sandbox/cinetpay", client)
+
+
+def make_v1_config(api_url: str, **changes: Any) -> CinetPayV1Config:
+    """The test configuration (credentials the simulator accepts), with ``changes``."""
+    values: dict[str, Any] = {
+        "api_url": api_url,
+        "api_key": SecretStr(V1_API_KEY),
+        "api_password": SecretStr(V1_API_PASSWORD),
+        "token_key": SecretStr(V1_TOKEN_KEY),
+        "session_minutes": 60,
+    }
+    return CinetPayV1Config(**(values | changes))
+
+
+@dataclass
+class V1Control:
+    """The contract's ``SimulatorControl``, speaking to the v1 simulator's control endpoints."""
+
+    api_url: str
+    client: httpx.Client
+    provider_name: str = "cinetpay"
+    # the current API has no "cancelled" status
+    outcomes: frozenset[ReportedStatus] = frozenset(V1_OUTCOMES)
+    # the status answer carries no amount: the plugin assumes the amount asked for
+    reports_amount: bool = False
+
+    @staticmethod
+    def merchant_id(attempt: AttemptView) -> str:
+        """Our merchant_transaction_id of an attempt, as the provider stored it."""
+        return str(attempt.provider_data["merchant_transaction_id"])
+
+    async def settle(
+        self,
+        attempt: AttemptView,
+        outcome: ReportedStatus,
+        amount: Money | None = None,
+        **extra: str,
+    ) -> dict[str, Any]:
+        """Settle the payment on CinetPay's side, without notifying (the test posts)."""
+        assert amount is None, "the current API's status answer carries no amount"
+        form = {"outcome": V1_OUTCOMES[outcome], "notify": "0", **extra}
+        response = self.client.post(
+            f"{self.api_url}/control/{self.merchant_id(attempt)}", data=form
+        )
+        assert response.status_code == 200, response.text
+        answer: dict[str, Any] = response.json()
+        return answer
+
+    async def notification(self, attempt: AttemptView) -> Wire:
+        """The notification the simulator would post now (JSON, with the notify_token)."""
+        response = self.client.get(f"{self.api_url}/control/{self.merchant_id(attempt)}")
+        assert response.status_code == 200, response.text
+        body = response.json()["notification"].encode()
+        return body, {"content-type": "application/json"}, {"order": attempt.order_id}
+
+    def forge(self, wire: Wire) -> Wire:
+        """Replace the notify_token by another of the same shape: it must be refused."""
+        body, headers, query = wire
+        fields = httpx.Response(200, content=body).json()
+        fields["notify_token"] = secrets.token_urlsafe(32)
+        return httpx.Response(200, json=fields).content, headers, query
+
+    def misbehave(self, **fields: str) -> dict[str, Any]:
+        """``POST /control`` (expire_tokens, token_lifetime, status_errors, down, reset)."""
+        response = self.client.post(f"{self.api_url}/control", data=fields)
+        assert response.status_code == 200, response.text
+        answer: dict[str, Any] = response.json()
+        return answer
+
+    def counters(self) -> dict[str, int]:
+        """The simulator's counters: ``logins`` and ``status_requests``."""
+        return dict(self.client.get(f"{self.api_url}/control").json())
+
+    @contextlib.contextmanager
+    def down(self) -> Iterator[None]:
+        """Every status request answers 503 while inside."""
+        self.misbehave(down="1")
+        try:
+            yield
+        finally:
+            self.misbehave(down="0")

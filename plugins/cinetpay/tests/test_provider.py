@@ -17,7 +17,6 @@ import sqlalchemy as sa
 from gated_delivery_cinetpay import CinetPay, xtoken
 from pydantic import SecretStr
 
-from gated_delivery.catalogue import upsert_product
 from gated_delivery.hookspecs import AttemptView, ReportedStatus
 from gated_delivery.models import (
     Asset,
@@ -31,7 +30,6 @@ from gated_delivery.models import (
     Product,
 )
 from gated_delivery.money import Money
-from gated_delivery.orders import create_order
 from gated_delivery.payments import FULFIL_JOB, view
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import AttemptState, FulfilmentState, PaymentStatus
@@ -412,47 +410,6 @@ async def test_start_refused_by_cinetpay_is_a_try_again_page_and_a_failed_attemp
         assert (await session.execute(reason)).scalar_one() == (
             "start refused: 609: AUTH_NOT_FOUND bad apikey"
         )
-
-
-async def test_a_price_breaking_the_rules_never_reaches_cinetpay(
-    gd_client: httpx.AsyncClient,
-    gd_runtime: Runtime,
-    cinetpay_server: SimulatorServer,
-) -> None:
-    async with gd_runtime.db.transaction() as session:
-        await upsert_product(
-            session,
-            slug="odd",
-            title="Odd price",
-            tier_id="std",
-            tier_label="Standard",
-            price=Money(2503, "XOF"),
-        )
-        order = await create_order(
-            session,
-            product_slug="odd",
-            tier_id="std",
-            buyer_email="awa@example.org",
-            buyer_name="Awa",
-            now=gd_runtime.clock.now(),
-        )
-    known = len(cinetpay_server.simulator.transactions)
-    response = await gd_client.post(f"/checkout/{order.id}/cinetpay")
-    assert response.status_code == 502
-    assert "try again or use another payment method" in response.json()["error"]
-    assert len(cinetpay_server.simulator.transactions) == known
-    async with gd_runtime.db.transaction() as session:
-        reasons = list(
-            (
-                await session.execute(
-                    sa.select(AuditEvent.reason).where(AuditEvent.to_state == "failed")
-                )
-            ).scalars()
-        )
-    assert reasons == [
-        "start refused: amount-rules: CinetPay takes amounts that are multiples of 5; "
-        "2503 XOF is not (use 2500 or 2505)"
-    ]
 
 
 async def test_return_post_from_cinetpay_only_shows_the_status(

@@ -40,8 +40,11 @@ async def sandbox(
 ) -> AsyncIterator[tuple[str, Runtime]]:
     """The app in sandbox mode, served on a free loopback port in this test's event loop."""
     monkeypatch.chdir(tmp_path)
-    for name in ("API_URL", "API_KEY", "SITE_ID", "SECRET_KEY", "CHANNELS", "LANG"):
+    for name in ("API_URL", "API_KEY", "API_PASSWORD", "SITE_ID", "SECRET_KEY", "LANG"):
         monkeypatch.delenv(f"CINETPAY_{name}", raising=False)
+    monkeypatch.delenv("CINETPAY_CHANNELS", raising=False)
+    # the legacy API's simulator; the current API's sandbox is tested in v1/test_sandbox.py
+    monkeypatch.setenv("CINETPAY_SANDBOX_API", "v2")
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     base = f"http://127.0.0.1:{sock.getsockname()[1]}"
@@ -104,6 +107,16 @@ async def buy(browser: httpx.AsyncClient) -> str:
     return str(response.headers["location"]).rsplit("/", 1)[1]
 
 
+async def transaction_of(rt: Runtime, order_id: str) -> str:
+    async with rt.db.transaction() as session:
+        attempt = (
+            await session.execute(
+                sa.select(PaymentAttempt).where(PaymentAttempt.order_id == order_id)
+            )
+        ).scalar_one()
+        return str(attempt.provider_data["transaction_id"])
+
+
 async def order_row(rt: Runtime, order_id: str) -> Order:
     async with rt.db.transaction() as session:
         order = await session.get(Order, order_id)
@@ -124,13 +137,25 @@ async def test_pay_on_the_simulator_page_sends_a_signed_webhook_and_pays(
         page = await browser.get(page_url)
         assert "2500 XOF" in page.text
         assert "Guide 1 co" in page.text
+        control = f"/sandbox/cinetpay/control/{await transaction_of(rt, order_id)}"
+        tx = (await browser.get(control)).json()["transaction"]
+        # CinetPay pinged the notify_url with a GET, and notified WAITING_FOR_CUSTOMER when the
+        # page opened: checked, still pending
+        assert (tx["pings"], tx["deliveries"], tx["status"]) == (
+            [200],
+            [200],
+            "WAITING_FOR_CUSTOMER",
+        )
+        await Worker(rt).run_once()
+        assert (await order_row(rt, order_id)).payment_status is PaymentStatus.PENDING
         back = await browser.post(page_url, data={"action": "pay"})
         # the notification was posted (and stored) before the buyer was sent back
         async with rt.db.transaction() as session:
             stored = (
                 await session.execute(sa.select(sa.func.count()).select_from(Notification))
             ).scalar_one()
-        assert stored == 1
+        assert stored == 2
+        assert (await browser.get(control)).json()["transaction"]["deliveries"] == [200, 200]
         await Worker(rt).run_once()
         order = await order_row(rt, order_id)
         assert order.payment_status is PaymentStatus.PAID
@@ -152,13 +177,7 @@ async def test_control_endpoint_settles_and_duplicate_webhooks_deliver_once(
     async with httpx.AsyncClient(base_url=base, timeout=10) as browser:
         order_id = await buy(browser)
         await browser.post(f"/checkout/{order_id}/cinetpay")
-        async with rt.db.transaction() as session:
-            attempt = (
-                await session.execute(
-                    sa.select(PaymentAttempt).where(PaymentAttempt.order_id == order_id)
-                )
-            ).scalar_one()
-        transaction = attempt.provider_data["transaction_id"]
+        transaction = await transaction_of(rt, order_id)
         settled = await browser.post(
             f"/sandbox/cinetpay/control/{transaction}",
             data={"outcome": "ACCEPTED", "notify": "1", "duplicates": "3"},

@@ -14,6 +14,18 @@ from gated_delivery import plugins
 from gated_delivery.config import CoreSettings
 from gated_delivery.errors import ConfigurationError
 
+VARIABLES = (
+    "API_URL",
+    "API_KEY",
+    "API_PASSWORD",
+    "SITE_ID",
+    "SECRET_KEY",
+    "CHANNELS",
+    "CHANNEL",
+    "LANG",
+    "SESSION_MINUTES",
+    "SANDBOX_API",
+)
 API_KEY = "live-apikey-0123456789"
 SECRET = "live-secret-0123456789"
 
@@ -21,9 +33,8 @@ SECRET = "live-secret-0123456789"
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)  # no stray .env
-    for name in ("API_URL", "API_KEY", "SITE_ID", "SECRET_KEY", "CHANNELS", "LANG"):
+    for name in VARIABLES:
         monkeypatch.delenv(f"CINETPAY_{name}", raising=False)
-    monkeypatch.delenv("CINETPAY_SESSION_MINUTES", raising=False)
 
 
 def core(**changes: Any) -> CoreSettings:
@@ -104,7 +115,8 @@ def test_the_v2_suffix_of_the_docs_is_tolerated(monkeypatch: pytest.MonkeyPatch)
     assert config.api_url == DEFAULT_API_URL
 
 
-def test_sandbox_mode_points_at_the_simulator_with_derived_credentials() -> None:
+def test_sandbox_mode_can_show_the_legacy_api(monkeypatch: pytest.MonkeyPatch) -> None:
+    configure(monkeypatch, sandbox_api="v2")
     sandbox = core(sandbox=True, base_url="http://127.0.0.1:8000")
     config = load_config(sandbox)
     assert config is not None

@@ -8,6 +8,7 @@ from gated_delivery.sandbox.fake_provider import FakeProvider
 from gated_delivery.testing.clock import FrozenClock
 from gated_delivery.testing.contract import FakeControl, ProviderContract, SimulatorControl
 from gated_delivery.testing.flows import checkout, notify_fake, pay_with_fake
+from gated_delivery.testing.loopback import serve
 from gated_delivery.testing.plugin_objects import ProviderPlugin
 
 __all__ = [
@@ -20,4 +21,5 @@ __all__ = [
     "checkout",
     "notify_fake",
     "pay_with_fake",
+    "serve",
 ]

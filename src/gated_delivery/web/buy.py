@@ -10,7 +10,7 @@ from starlette.responses import RedirectResponse, Response
 
 from gated_delivery.errors import InvalidInput
 from gated_delivery.orders import create_order, get_order
-from gated_delivery.payments import PAYABLE, start_attempt
+from gated_delivery.payments import PAYABLE, providers_for, start_attempt
 from gated_delivery.web.body import read_limited
 from gated_delivery.web.deps import runtime, url_for_app
 from gated_delivery.web.templating import templates
@@ -50,7 +50,7 @@ async def choose_provider(request: Request) -> Response:
         order = await get_order(session, request.path_params["order_id"])
     if order.payment_status not in PAYABLE:
         raise HTTPException(409, f"this order is {order.payment_status.value}; nothing to pay")
-    providers = sorted(rt.providers.values(), key=lambda p: p.display_name)
+    providers = providers_for(rt, order.price)
     return templates.TemplateResponse(
         request,
         "checkout.html",
@@ -70,5 +70,6 @@ async def checkout(request: Request) -> Response:
     try:
         started = await start_attempt(rt, request.path_params["order_id"], provider.name)
     except InvalidInput as exc:
-        raise HTTPException(409, str(exc)) from None
+        # a price the provider cannot take is 422; an order that cannot be paid again, 409
+        raise HTTPException(getattr(exc, "status_code", 409), str(exc)) from None
     return RedirectResponse(started.redirect_url, status_code=303)

@@ -16,7 +16,7 @@ from gated_delivery.errors import InvalidInput
 from gated_delivery.mail import mail_job
 from gated_delivery.models import Asset, AssetKind, Order, Product
 from gated_delivery.orders import create_order
-from gated_delivery.payments import buyer_returned
+from gated_delivery.payments import buyer_returned, providers_for
 from gated_delivery.runtime import Runtime
 from gated_delivery.transitions import enqueue
 from gated_delivery.uploads import MIB, ReceivedFile, UploadLimits, UploadRefused, receive_upload
@@ -37,10 +37,6 @@ ORDER_ID: Final = re.compile(r"^[A-Za-z0-9]{1,32}$")
 
 def _base(request: Request) -> str:
     return str(request.scope.get("root_path", ""))
-
-
-def _providers(rt: Runtime) -> list[Any]:
-    return sorted(rt.providers.values(), key=lambda p: p.display_name)
 
 
 async def _tiers(rt: Runtime, offer: Offer) -> list[Any]:
@@ -305,7 +301,8 @@ async def order_page(request: Request) -> Response:
             "tier_label": tier.label if tier else order.tier_id,
             "documents": documents,
             "shown": state,
-            "providers": _providers(rt) if state.can_pay else [],
+            # a provider that cannot take this price is not offered (CinetPay's amount rules)
+            "providers": providers_for(rt, order.price) if state.can_pay else [],
             "returned": "retour" in request.query_params,
         },
         headers={"cache-control": "no-store", "referrer-policy": "no-referrer"},

@@ -5,6 +5,7 @@
         ├── AmountNotAccepted           the price breaks CinetPay's amount rules; nothing was sent
         ├── PaymentRefused              CinetPay refused to open the payment (its code, its words)
         ├── CheckRefused                CinetPay refused the status check (bad key, unknown id)
+        ├── LoginRefused                the current API refused the key and password (1005)
         └── CinetPayUnavailable         no answer, a 5xx or a 429; also a ProviderUnavailable
 
 The core shows every ``ProviderError`` to the buyer as "the payment could not start; try again
@@ -53,3 +54,10 @@ class CinetPayUnavailable(ProviderUnavailable, CinetPayError):
 
     def __init__(self, code: str, provider_message: str) -> None:
         ProviderUnavailable.__init__(self, PROVIDER_NAME, code, provider_message)
+
+
+class LoginRefused(CinetPayError):
+    """CinetPay refused ``CINETPAY_API_KEY`` / ``CINETPAY_API_PASSWORD`` (1005) at login.
+
+    Check both values in the back office (one pair per country); the message never holds them.
+    """

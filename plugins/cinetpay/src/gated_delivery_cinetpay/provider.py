@@ -20,9 +20,10 @@ from gated_delivery.hookspecs import (
     ProviderStatus,
     RawNotification,
 )
+from gated_delivery.money import Money
 from gated_delivery_cinetpay import rules, status, xtoken
 from gated_delivery_cinetpay.api import DEFAULT_CHECK_RETRY_DELAYS, DEFAULT_TIMEOUT, CheckoutApi
-from gated_delivery_cinetpay.errors import PROVIDER_NAME
+from gated_delivery_cinetpay.errors import PROVIDER_NAME, AmountNotAccepted
 from gated_delivery_cinetpay.settings import CinetPayConfig
 
 #: Notification fields kept out of the stored copy: the opaque CinetPay token.
@@ -58,6 +59,14 @@ class CinetPay:
     def __repr__(self) -> str:
         return f"CinetPay(api_url={self.config.api_url!r}, site_id={self.config.site_id!r})"
 
+    def refuses_amount(self, amount: Money) -> str | None:
+        """Why CinetPay cannot take ``amount`` (currency, whole, multiple of 5, minimum)."""
+        try:
+            rules.amount_to_send(amount)
+        except AmountNotAccepted as exc:
+            return exc.provider_message
+        return None
+
     async def start_payment(self, request: PaymentRequest) -> PaymentStart:
         """Check the amount rules, then ``POST /v2/payment`` once and send the buyer there."""
         amount = rules.amount_to_send(request.amount)
@@ -75,12 +84,8 @@ class CinetPay:
         }
         if self.config.lang:
             fields["lang"] = self.config.lang
-        # the card option needs the buyer's identity; we send what the order holds (the full
-        # address list the PHP SDK asks for is not collected: see the doc's open questions)
-        if request.buyer_name:
-            fields["customer_name"] = request.buyer_name[:100]
-        if request.buyer_email:
-            fields["customer_email"] = request.buyer_email[:200]
+        if self.config.channels in rules.CARD_CHANNELS:
+            fields.update(rules.customer_fields(request, required=self.config.channels))
         opened = await self.api.open_payment(fields)
         return PaymentStart(
             redirect_url=opened.payment_url,
@@ -91,7 +96,10 @@ class CinetPay:
     async def verify_notification(
         self, raw: RawNotification, find_attempt: FindAttempt
     ) -> NotificationRef:
-        """Recompute the ``x-token`` HMAC of the posted form; refuse anything else.
+        """Recompute the ``x-token`` HMAC of the posted fields; refuse anything else.
+
+        The fields may come as a form (what CinetPay's PHP sample reads) or as a JSON object of
+        strings: the x-token is computed the same way over the same documented field order.
 
         Returns the attempt named by ``cpm_trans_id``; whether it is paid is for the check.
         """

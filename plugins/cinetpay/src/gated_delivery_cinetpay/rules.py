@@ -11,6 +11,8 @@ import binascii
 import re
 from typing import Final
 
+from gated_delivery.errors import InvalidInput
+from gated_delivery.hookspecs import PaymentRequest
 from gated_delivery.money import Money
 from gated_delivery_cinetpay.errors import AmountNotAccepted, CinetPayError
 
@@ -34,7 +36,7 @@ _BASE36_ID = re.compile(r"[0-9a-z]{25}\Z", re.ASCII)
 _DIGITS36: Final = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 #: Characters the doc says to avoid in ``description``.
-_DESCRIPTION_AVOID = re.compile(r"[#/$_&]")
+AVOIDED_IN_DESCRIPTION = re.compile(r"[#/$_&]")
 MAX_DESCRIPTION: Final = 100  # undocumented; short enough for the payment page
 
 
@@ -110,5 +112,53 @@ def _b64_16(text: str) -> bytes | None:
 
 def description(title: str) -> str:
     """The product title, without the characters the doc says to avoid, not too long."""
-    cleaned = " ".join(_DESCRIPTION_AVOID.sub(" ", title).split())
+    cleaned = " ".join(AVOIDED_IN_DESCRIPTION.sub(" ", title).split())
     return cleaned[:MAX_DESCRIPTION] or "Order"
+
+
+#: ``channels`` values that let the buyer pay by card: CinetPay then wants to know the payer.
+CARD_CHANNELS: Final = frozenset({"ALL", "CREDIT_CARD"})
+#: customer_* field ← the order's ``buyer_details`` key that feeds it.
+CUSTOMER_DETAILS: Final = {
+    "customer_phone_number": "phone",
+    "customer_address": "address",
+    "customer_city": "city",
+    "customer_country": "country",
+    "customer_state": "state",
+    "customer_zip_code": "zip_code",
+}
+_COUNTRY = re.compile(r"[A-Z]{2}\Z")
+
+
+def customer_fields(request: PaymentRequest, *, required: str) -> dict[str, str]:
+    """The customer_* fields of the card option, from the buyer's name, e-mail and details.
+
+    CinetPay's PHP SDK requires all of them for ``CREDIT_CARD``: with that channel a missing
+    one refuses the start (``InvalidInput`` naming the form answers to collect); with ``ALL``
+    the card is one option among others and whatever the order holds is sent.
+    """
+    words = request.buyer_name.split()
+    fields = {
+        "customer_name": " ".join(words[1:] or words)[:100],  # CinetPay: name = last name
+        "customer_surname": (words[0] if words else "")[:100],  # surname = first name
+        "customer_email": request.buyer_email[:200],
+    }
+    details = request.buyer_details
+    for name, key in CUSTOMER_DETAILS.items():
+        value = details.get(key, "").strip()
+        if name == "customer_country":
+            value = value.upper() if _COUNTRY.match(value.upper()) else ""
+        if value:
+            fields[name] = value[:100]
+    if required == "CREDIT_CARD":
+        missing = [key for name, key in CUSTOMER_DETAILS.items() if name not in fields]
+        if not request.buyer_name.strip():
+            missing.insert(0, "buyer name")
+        if missing:
+            raise InvalidInput(
+                "CinetPay's card payments need the buyer's "
+                + ", ".join(missing)
+                + "; collect these answers in the order form (country as a two-letter code) "
+                "or set CINETPAY_CHANNELS to another channel"
+            )
+    return {name: value for name, value in fields.items() if value}

@@ -2,8 +2,17 @@
 
 It answers the same endpoints with the same shapes as the real API (facts file, sections 1-4):
 ``POST /v2/payment`` and ``POST /v2/payment/check``, plus a payment page where a person picks
-Pay, Refuse or Abandon. On Pay or Refuse it POSTs a signed notification to the ``notify_url``,
-then sends the buyer back to the ``return_url`` with a POST, as CinetPay does.
+Pay, Refuse or Abandon. As CinetPay does, it pings the ``notify_url`` with a GET without data
+when a payment is created, POSTs a signed WAITING_FOR_CUSTOMER notification when the buyer
+opens the payment page, and on Pay or Refuse POSTs the signed notification of the new status,
+then sends the buyer back to the ``return_url`` with a POST.
+
+It refuses what the facts file says CinetPay refuses, with code 608 (a missing or invalid
+field: a description with ``# / $ _ &``, a transaction id beyond 25 of ``[A-Za-z0-9-]``, an
+amount that is not an integer multiple of 5 at or over the currency's minimum, the card
+customer fields missing with ``channels=CREDIT_CARD``), 609/613 (bad apikey / site_id), 403
+(not JSON) and 1010 (no User-Agent). Which HTTP status comes with each is undocumented; errors
+answer 400, the 403 and 1010 refusals 403.
 
 Control endpoints (sandbox only) let tests and scripts act without a browser:
 
@@ -27,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import html
 import json
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -66,6 +76,19 @@ REQUIRED_INIT: Final = (
     "return_url",
     "channels",
 )
+#: What CinetPay's PHP SDK requires with the card option (facts file, section 1).
+CARD_FIELDS: Final = (
+    "customer_name",
+    "customer_surname",
+    "customer_email",
+    "customer_phone_number",
+    "customer_address",
+    "customer_city",
+    "customer_country",
+    "customer_state",
+    "customer_zip_code",
+)
+_TRANSACTION_ID = re.compile(r"[A-Za-z0-9-]{1,25}\Z", re.ASCII)
 MAX_CHECK_DELAY_SECONDS: Final = 30.0
 DATE_FORMAT: Final = "%Y-%m-%d %H:%M:%S"
 
@@ -94,7 +117,10 @@ class SimTransaction:
     operator_id: str | None = None
     payment_date: str = " "  # what the official example shows for an unpaid transaction
     signature: str = field(default_factory=lambda: secrets.token_hex(12))
+    customer: dict[str, str] = field(default_factory=dict)
     deliveries: list[int] = field(default_factory=list)
+    pings: list[int] = field(default_factory=list)
+    page_opened: bool = False
 
 
 @dataclass
@@ -222,12 +248,26 @@ class CinetPaySimulator:
         tx.deliveries.extend(results)
         return results
 
+    async def ping(self, transaction_id: str) -> int:
+        """GET the notify_url without data, as CinetPay checks it is up; the HTTP status (0)."""
+        tx = self.transactions[transaction_id]
+        async with httpx.AsyncClient(timeout=self._deliver_timeout) as client:
+            try:
+                status = (await client.get(tx.notify_url)).status_code
+            except httpx.HTTPError:
+                status = 0
+        tx.pings.append(status)
+        return status
+
     def check_answer(self, transaction_id: str) -> tuple[int, dict[str, Any]]:
         """The HTTP status and JSON body ``/v2/payment/check`` answers for a transaction."""
         tx = self.transactions.get(transaction_id)
         if tx is None:
-            # undocumented: what CinetPay answers for an unknown transaction id
-            return 404, self._envelope("404", "TRANSACTION_NOT_FOUND")
+            # undocumented: what CinetPay answers for an unknown transaction id; an invalid
+            # value is 608 by the facts file, and an error envelope has no data
+            return 400, self._envelope(
+                "608", "MINIMUM_REQUIRED_FIELDS", description="unknown transaction_id"
+            )
         code, message, status = tx.code, tx.message, tx.status
         if tx.check_lag > 0:
             tx.check_lag -= 1
@@ -261,18 +301,14 @@ class CinetPaySimulator:
         credentials = self._refuse_credentials(body)
         if credentials is not None:
             return credentials
-        amount, currency = body["amount"], str(body["currency"])
-        if type(amount) is not int or amount <= 0:
-            return self._error(400, "608", "MINIMUM_REQUIRED_FIELDS", "amount must be an integer")
-        # undocumented: whether CinetPay refuses or rounds these; the simulator refuses
-        if amount % rules.MULTIPLE_OF or currency not in rules.CURRENCIES:
-            return self._error(400, "608", "MINIMUM_REQUIRED_FIELDS", "amount or currency")
-        if str(body["channels"]) not in CHANNELS:
-            return self._error(400, "608", "MINIMUM_REQUIRED_FIELDS", "channels")
+        problem = _invalid_field(body)
+        if problem is not None:
+            return self._error(400, "608", "MINIMUM_REQUIRED_FIELDS", problem)
         transaction_id = str(body["transaction_id"])
         if transaction_id in self.transactions:
             # reuse is refused (2021 draft doc); the code it comes with is not documented
             return self._error(400, "608", "MINIMUM_REQUIRED_FIELDS", "transaction_id is used")
+        amount, currency = int(body["amount"]), str(body["currency"])
         token = secrets.token_urlsafe(24)
         metadata = body.get("metadata")
         self.transactions[transaction_id] = SimTransaction(
@@ -287,8 +323,10 @@ class CinetPaySimulator:
             lang=str(body.get("lang") or "fr"),
             metadata=None if metadata is None else str(metadata),
             changed_at=self._stamp(),
+            customer={name: str(body[name]) for name in CARD_FIELDS if body.get(name)},
         )
         self._by_token[token] = transaction_id
+        await self.ping(transaction_id)
         page = str(request.url.replace(query="")).removesuffix("/v2/payment") + "/payment/"
         return JSONResponse(
             self._envelope(
@@ -334,6 +372,10 @@ class CinetPaySimulator:
             return HTMLResponse("<p>Paiement introuvable.</p>", status_code=404)
         tx = self.transactions[transaction_id]
         if request.method == "GET":
+            if not tx.page_opened:
+                # the first notification: the payment now waits for the customer
+                tx.page_opened = True
+                await self.deliver(transaction_id)
             return HTMLResponse(_page_html(tx))
         action = str((await request.form()).get("action", ""))
         if action == "pay":
@@ -409,9 +451,9 @@ class CinetPaySimulator:
     def _refuse_credentials(self, body: Mapping[str, Any]) -> Response | None:
         given_key = str(body.get("apikey", "")).encode()
         if not secrets.compare_digest(given_key, self._api_key.encode()):
-            return self._error(401, "609", "AUTH_NOT_FOUND", "bad apikey")
+            return self._error(400, "609", "AUTH_NOT_FOUND", "bad apikey")
         if str(body.get("site_id", "")) != self._site_id:
-            return self._error(401, "613", "ERROR_SITE_ID_NOTVALID", "bad site_id")
+            return self._error(400, "613", "ERROR_SITE_ID_NOTVALID", "bad site_id")
         return None
 
     def _amount(self, tx: SimTransaction) -> int:
@@ -443,6 +485,29 @@ class CinetPaySimulator:
         )
 
 
+def _invalid_field(body: Mapping[str, Any]) -> str | None:
+    """The first field of an initialisation CinetPay would refuse (code 608), named."""
+    amount, currency = body["amount"], str(body["currency"])
+    if type(amount) is not int or amount <= 0:
+        return "amount must be an integer"
+    if currency not in rules.CURRENCIES:
+        return "currency"
+    # a multiple of 5 is official; whether CinetPay refuses or rounds others is not: refused
+    if amount % rules.MULTIPLE_OF or amount < rules.MINIMUM_MAJOR[currency]:
+        return "amount must be a multiple of 5, at least the currency's minimum"
+    if not _TRANSACTION_ID.match(str(body["transaction_id"])):
+        return "transaction_id must be at most 25 of A-Z, a-z, 0-9 and -"
+    if rules.AVOIDED_IN_DESCRIPTION.search(str(body["description"])):
+        return "description must not hold # / $ _ &"
+    if str(body["channels"]) not in CHANNELS:
+        return "channels"
+    if body["channels"] == "CREDIT_CARD":
+        missing = [name for name in CARD_FIELDS if not body.get(name)]
+        if missing:
+            return "the card option needs " + ", ".join(missing)
+    return None
+
+
 def _optional_int(value: Any) -> int | None:
     if value is None or str(value) == "":
         return None
@@ -450,7 +515,17 @@ def _optional_int(value: Any) -> int | None:
 
 
 def _public(tx: SimTransaction) -> dict[str, Any]:
-    keys = ("transaction_id", "amount", "currency", "status", "code", "message", "deliveries")
+    keys = (
+        "transaction_id",
+        "amount",
+        "currency",
+        "status",
+        "code",
+        "message",
+        "customer",
+        "deliveries",
+        "pings",
+    )
     return {key: getattr(tx, key) for key in keys}
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Final
 from urllib.parse import parse_qsl
@@ -90,12 +91,15 @@ def matches(secret_key: str, fields: Sequence[Field], received: str) -> bool:
 async def read_form(content_type: str, headers: Mapping[str, str], body: bytes) -> list[Field]:
     """The posted fields, in arrival order, values decoded exactly.
 
-    URL-encoded bodies are what CinetPay's PHP sample reads; multipart is accepted too, as the
-    exact content type is an open question. A field given twice is refused: which value a
-    PHP server would have kept is not something to guess in a signature check.
+    URL-encoded bodies are what CinetPay's PHP sample reads; multipart and a JSON object of
+    strings are accepted too, as the exact content type is an open question. A field given
+    twice is refused: which value a PHP server would have kept is not something to guess in a
+    signature check.
     """
     if content_type == "multipart/form-data":
         fields = await _multipart(headers, body)
+    elif content_type == "application/json":
+        fields = _json_fields(body)
     else:
         try:
             text = body.decode("utf-8")
@@ -106,6 +110,22 @@ async def read_form(content_type: str, headers: Mapping[str, str], body: bytes) 
     if len(set(names)) != len(names):
         raise UnreadableForm("a form field is repeated")
     return fields
+
+
+def _json_fields(body: bytes) -> list[Field]:
+    # a JSON notification carries the same fields as the form; values must be strings, as in
+    # the form (a number would have to be turned back into text, and "100" may not be 100)
+    if not body.lstrip().startswith(b"{"):
+        raise UnreadableForm("the JSON body is not an object")
+    try:
+        decoded = json.loads(body, object_pairs_hook=list)
+    except (UnicodeDecodeError, ValueError):
+        raise UnreadableForm("the body is not JSON") from None
+    if not isinstance(decoded, list) or not all(
+        isinstance(name, str) and isinstance(value, str) for name, value in decoded
+    ):
+        raise UnreadableForm("the JSON body is not an object of strings")
+    return [(str(name), str(value)) for name, value in decoded]
 
 
 async def _multipart(headers: Mapping[str, str], body: bytes) -> list[Field]:
