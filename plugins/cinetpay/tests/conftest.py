@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -22,7 +22,9 @@ from gated_delivery_cinetpay.v1.simulator import CinetPayV1Simulator
 from pydantic import SecretStr
 
 from gated_delivery.hookspecs import AttemptView, ReportedStatus
+from gated_delivery.models import Asset, AssetKind, Product
 from gated_delivery.money import Money
+from gated_delivery.runtime import Runtime
 from gated_delivery.testing import ProviderPlugin, serve
 
 API_KEY = "test-apikey-12912847765bc0db748fdd44"
@@ -238,7 +240,8 @@ class V1Control:
     ) -> dict[str, Any]:
         """Settle the payment on CinetPay's side, without notifying (the test posts)."""
         assert amount is None, "the current API's status answer carries no amount"
-        form = {"outcome": V1_OUTCOMES[outcome], "notify": "0", **extra}
+        # PENDING is no contract outcome, but the simulator has it
+        form = {"outcome": V1_OUTCOMES.get(outcome, outcome.value.upper()), "notify": "0", **extra}
         response = self.client.post(
             f"{self.api_url}/control/{self.merchant_id(attempt)}", data=form
         )
@@ -279,3 +282,27 @@ class V1Control:
             yield
         finally:
             self.misbehave(down="0")
+
+
+async def _one(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+@pytest.fixture
+async def product_file(gd_runtime: Runtime, gd_product: Product) -> Asset:
+    """The file delivered to buyers of the test product (so PAID publishes at once)."""
+    stored = await gd_runtime.storage.save("products/guide", _one(b"%PDF-1.7 guide"))
+    asset = Asset(
+        product_id=gd_product.id,
+        kind=AssetKind.PRODUCT_FILE,
+        storage=gd_runtime.storage.name,
+        key=stored.key,
+        filename="guide.pdf",
+        media_type="application/pdf",
+        size_bytes=stored.size_bytes,
+        sha256=stored.sha256,
+        created_at=gd_runtime.clock.now(),
+    )
+    async with gd_runtime.db.transaction() as session:
+        session.add(asset)
+    return asset

@@ -7,36 +7,33 @@ own, posted to the app as CinetPay would post them.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qsl, urlencode
 
 import httpx
-import pytest
 import sqlalchemy as sa
 from gated_delivery_cinetpay import CinetPay, xtoken
 from pydantic import SecretStr
 
-from gated_delivery.hookspecs import AttemptView, ReportedStatus
+from gated_delivery.hookspecs import ReportedStatus
 from gated_delivery.models import (
     Asset,
-    AssetKind,
     AuditEvent,
     Job,
     JobState,
     Notification,
     Order,
     PaymentAttempt,
-    Product,
 )
 from gated_delivery.money import Money
-from gated_delivery.payments import FULFIL_JOB, view
+from gated_delivery.payments import FULFIL_JOB
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import AttemptState, FulfilmentState, PaymentStatus
 from gated_delivery.testing import FrozenClock
 from gated_delivery.web.app import create_app
 
 from .conftest import SECRET_KEY, CinetPayControl, SimulatorServer, Wire, make_config
+from .helpers import count, deliveries, post, rejections, rows, start, states
 
 RunJobs = Callable[[], Awaitable[int]]
 S = ReportedStatus
@@ -45,105 +42,12 @@ S = ReportedStatus
 # --- helpers -----------------------------------------------------------------------------
 
 
-async def start(client: httpx.AsyncClient, rt: Runtime, order: Order) -> AttemptView:
-    response = await client.post(f"/checkout/{order.id}/cinetpay")
-    assert response.status_code == 303, response.text
-    async with rt.db.transaction() as session:
-        attempt = (
-            (
-                await session.execute(
-                    sa.select(PaymentAttempt)
-                    .where(PaymentAttempt.order_id == order.id)
-                    .order_by(PaymentAttempt.created_at.desc())
-                )
-            )
-            .scalars()
-            .first()
-        )
-        assert attempt is not None
-        return view(attempt)
-
-
-async def post(client: httpx.AsyncClient, wire: Wire) -> httpx.Response:
-    body, headers, query = wire
-    return await client.post(
-        "/payments/cinetpay/notify", content=body, headers=headers, params=query
-    )
-
-
-async def states(rt: Runtime, order: Order) -> tuple[AttemptState, PaymentStatus, FulfilmentState]:
-    async with rt.db.transaction() as session:
-        row = await session.get(Order, order.id)
-        assert row is not None
-        attempt = (
-            await session.execute(
-                sa.select(PaymentAttempt.state)
-                .where(PaymentAttempt.order_id == order.id)
-                .order_by(PaymentAttempt.created_at.desc())
-            )
-        ).scalar_one()
-        return attempt, row.payment_status, row.fulfilment_status
-
-
-async def count(rt: Runtime, query: sa.Select[Any]) -> int:
-    async with rt.db.transaction() as session:
-        return int((await session.execute(query)).scalar_one())
-
-
-def deliveries(order: Order) -> sa.Select[Any]:
-    """Publications of the order's deliverable: a delivery is one PUBLISHED transition."""
-    return (
-        sa.select(sa.func.count())
-        .select_from(AuditEvent)
-        .where(
-            AuditEvent.order_id == order.id,
-            AuditEvent.to_state == FulfilmentState.PUBLISHED.value,
-        )
-    )
-
-
-def rejections() -> sa.Select[Any]:
-    return (
-        sa.select(sa.func.count())
-        .select_from(AuditEvent)
-        .where(AuditEvent.machine == "webhook", AuditEvent.event == "rejected")
-    )
-
-
-def rows(model: type) -> sa.Select[Any]:
-    return sa.select(sa.func.count()).select_from(model)
-
-
 def resign(wire: Wire, **changes: str) -> Wire:
     """The notification with some fields changed and a *valid* x-token for the result."""
     body, headers, query = wire
     fields = dict(parse_qsl(body.decode(), keep_blank_values=True)) | changes
     signed = {**headers, "x-token": xtoken.x_token(SECRET_KEY, fields)}
     return urlencode(list(fields.items())).encode(), signed, query
-
-
-async def _one(data: bytes) -> AsyncIterator[bytes]:
-    yield data
-
-
-@pytest.fixture
-async def product_file(gd_runtime: Runtime, gd_product: Product) -> Asset:
-    """The file delivered to buyers of the test product (so PAID publishes at once)."""
-    stored = await gd_runtime.storage.save("products/guide", _one(b"%PDF-1.7 guide"))
-    asset = Asset(
-        product_id=gd_product.id,
-        kind=AssetKind.PRODUCT_FILE,
-        storage=gd_runtime.storage.name,
-        key=stored.key,
-        filename="guide.pdf",
-        media_type="application/pdf",
-        size_bytes=stored.size_bytes,
-        sha256=stored.sha256,
-        created_at=gd_runtime.clock.now(),
-    )
-    async with gd_runtime.db.transaction() as session:
-        session.add(asset)
-    return asset
 
 
 # --- the cases named in the requirements --------------------------------------------------

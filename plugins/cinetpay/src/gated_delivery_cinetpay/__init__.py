@@ -12,6 +12,7 @@ from __future__ import annotations
 from gated_delivery_cinetpay._version import __version__
 from gated_delivery_cinetpay.errors import (
     AmountNotAccepted,
+    BuyerDetailsRefused,
     CheckRefused,
     CinetPayError,
     CinetPayUnavailable,
@@ -30,6 +31,7 @@ from gated_delivery_cinetpay.xtoken import x_token
 
 __all__ = [
     "AmountNotAccepted",
+    "BuyerDetailsRefused",
     "CheckRefused",
     "CinetPay",
     "CinetPayConfig",

@@ -8,6 +8,9 @@
         ├── LoginRefused                the current API refused the key and password (1005)
         └── CinetPayUnavailable         no answer, a 5xx or a 429; also a ProviderUnavailable
 
+Beside them, ``BuyerDetailsRefused`` (an ``InvalidInput``, 422): the order lacks a payer detail
+CinetPay requires; nothing was sent.
+
 The core shows every ``ProviderError`` to the buyer as "the payment could not start; try again
 or use another method", and records ``code`` and ``provider_message`` on the attempt. Messages
 never hold the API key or the secret key.
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from gated_delivery.errors import ProviderError, ProviderUnavailable
+from gated_delivery.errors import InvalidInput, ProviderError, ProviderUnavailable
 
 PROVIDER_NAME: Final = "cinetpay"
 
@@ -54,6 +57,15 @@ class CinetPayUnavailable(ProviderUnavailable, CinetPayError):
 
     def __init__(self, code: str, provider_message: str) -> None:
         ProviderUnavailable.__init__(self, PROVIDER_NAME, code, provider_message)
+
+
+class BuyerDetailsRefused(InvalidInput):
+    """The order lacks what CinetPay needs to know of the payer (a name, card details).
+
+    Nothing was sent to CinetPay; the message names the answers to collect. Answered 422.
+    """
+
+    status_code = 422
 
 
 class LoginRefused(CinetPayError):

@@ -11,10 +11,9 @@ import binascii
 import re
 from typing import Final
 
-from gated_delivery.errors import InvalidInput
 from gated_delivery.hookspecs import PaymentRequest
 from gated_delivery.money import Money
-from gated_delivery_cinetpay.errors import AmountNotAccepted, CinetPayError
+from gated_delivery_cinetpay.errors import AmountNotAccepted, BuyerDetailsRefused, CinetPayError
 
 #: Currencies the Checkout API v2 accepts (facts file, section 1: official doc).
 CURRENCIES: Final = frozenset({"XOF", "XAF", "CDF", "GNF", "USD"})
@@ -155,7 +154,7 @@ def customer_fields(request: PaymentRequest, *, required: str) -> dict[str, str]
         if not request.buyer_name.strip():
             missing.insert(0, "buyer name")
         if missing:
-            raise InvalidInput(
+            raise BuyerDetailsRefused(
                 "CinetPay's card payments need the buyer's "
                 + ", ".join(missing)
                 + "; collect these answers in the order form (country as a two-letter code) "

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from gated_delivery.errors import InvalidInput
 from gated_delivery.money import Money
-from gated_delivery_cinetpay.errors import AmountNotAccepted, CinetPayError
+from gated_delivery_cinetpay.errors import AmountNotAccepted, BuyerDetailsRefused, CinetPayError
 
 CURRENCIES: Final = frozenset({"XOF", "XAF", "GNF", "CDF", "USD"})
 #: Whole units, the same bounds for every currency in the SDK. Whether the legacy
@@ -69,7 +68,7 @@ def split_name(full_name: str) -> tuple[str, str]:
     whole = " ".join(words)
     low, high = NAME_LENGTH
     if len(whole) < low:
-        raise InvalidInput(
+        raise BuyerDetailsRefused(
             "CinetPay needs the buyer's name with at least two letters; ask the buyer to "
             "write their full name",
             field="buyer_name",
