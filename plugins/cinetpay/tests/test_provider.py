@@ -7,10 +7,12 @@ own, posted to the app as CinetPay would post them.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qsl, urlencode
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from gated_delivery_cinetpay import CinetPay, xtoken
 from pydantic import SecretStr
@@ -32,8 +34,8 @@ from gated_delivery.states import AttemptState, FulfilmentState, PaymentStatus
 from gated_delivery.testing import FrozenClock
 from gated_delivery.web.app import create_app
 
-from .conftest import SECRET_KEY, CinetPayControl, SimulatorServer, Wire, make_config
-from .helpers import count, deliveries, post, rejections, rows, start, states
+from .conftest import SECRET_KEY, CinetPayControl, SimulatorServer, make_config
+from .helpers import Wire, count, deliveries, post, rejections, rows, start, states
 
 RunJobs = Callable[[], Awaitable[int]]
 S = ReportedStatus
@@ -393,3 +395,46 @@ async def test_a_new_status_for_the_same_transaction_is_a_new_notification(
 async def test_cinetpays_get_ping_is_answered(gd_client: httpx.AsyncClient) -> None:
     response = await gd_client.get("/payments/cinetpay/notify")
     assert (response.status_code, response.text) == (200, "ok")
+
+
+# --- notifications as JSON, card payments ------------------------------------------------
+
+
+def as_json(wire: Wire) -> Wire:
+    """The same notification fields, in the same order, as a JSON object; the same x-token."""
+    body, headers, query = wire
+    fields = dict(parse_qsl(body.decode(), keep_blank_values=True))
+    return json.dumps(fields).encode(), {**headers, "content-type": "application/json"}, query
+
+
+async def test_a_notification_as_json_and_one_as_form_fields_both_verify(
+    gd_client: httpx.AsyncClient,
+    gd_runtime: Runtime,
+    gd_order: Order,
+    gd_provider_control: CinetPayControl,
+    gd_run_jobs: RunJobs,
+) -> None:
+    attempt = await start(gd_client, gd_runtime, gd_order)
+    form = await gd_provider_control.notification(attempt)  # pending: WAITING_FOR_CUSTOMER
+    assert (await post(gd_client, form)).text == "ok"
+    await gd_provider_control.settle(attempt, S.SUCCEEDED)
+    answer = await post(gd_client, as_json(await gd_provider_control.notification(attempt)))
+    assert answer.text == "ok"
+    await gd_run_jobs()
+    assert (await states(gd_runtime, gd_order))[1] is PaymentStatus.PAID
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"cpm_site_id": 445160, "cpm_trans_id": "x"}',  # a number, not the posted text
+        b'[["cpm_site_id", "445160"]]',  # not an object
+        b'{"cpm_site_id": "445160", "cpm_site_id": "445161"}',  # a field twice
+    ],
+)
+async def test_a_json_notification_that_is_not_an_object_of_strings_is_400(
+    gd_client: httpx.AsyncClient, body: bytes
+) -> None:
+    headers = {"content-type": "application/json", "x-token": "0" * 64}
+    response = await gd_client.post("/payments/cinetpay/notify", content=body, headers=headers)
+    assert response.status_code == 400

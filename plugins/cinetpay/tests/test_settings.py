@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gated_delivery_cinetpay import CinetPay, load_config
+from gated_delivery_cinetpay import CinetPay, CinetPayV1, CinetPayV1Config, load_config
 from gated_delivery_cinetpay import plugin as cinetpay_plugin
-from gated_delivery_cinetpay.settings import DEFAULT_API_URL
+from gated_delivery_cinetpay.settings import DEFAULT_API_URL, LONGEST_PATH
 
 from gated_delivery import plugins
 from gated_delivery.config import CoreSettings
@@ -148,3 +148,101 @@ def test_the_entry_point_is_installed() -> None:
 
     found = {ep.name: ep.value for ep in entry_points(group="gated_delivery")}
     assert found.get("cinetpay") == "gated_delivery_cinetpay.plugin"
+
+
+# --- the current API (v1) -------------------------------------------------------------------
+
+V1_TEST_KEY = "sk_test_" + "0123456789abcdef"
+V1_LIVE_KEY = "sk_live_" + "0123456789abcdef"
+V1_PASSWORD = "api-password-0123456789"
+
+
+@pytest.mark.parametrize(
+    ("key", "url"),
+    [(V1_TEST_KEY, "https://api.cinetpay.net"), (V1_LIVE_KEY, "https://api.cinetpay.co")],
+)
+def test_an_api_password_chooses_the_current_api_with_the_url_of_the_key(
+    monkeypatch: pytest.MonkeyPatch, key: str, url: str
+) -> None:
+    configure(monkeypatch, api_key=key, api_password=V1_PASSWORD)
+    pm = plugins.make_plugin_manager([cinetpay_plugin], load_entry_points=False)
+    provider = plugins.payment_providers(pm, core())["cinetpay"]
+    assert isinstance(provider, CinetPayV1)
+    assert provider.config.api_url == url
+    assert provider.config.channel == "PUSH"
+    assert V1_PASSWORD not in repr(provider.config) + repr(provider)
+    assert key not in repr(provider.config)
+
+
+def test_both_api_generations_at_once_stop_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    configure(monkeypatch, api_key=V1_TEST_KEY, api_password=V1_PASSWORD, site_id="445160")
+    with pytest.raises(ConfigurationError) as stopped:
+        load_config(core())
+    assert "CINETPAY_API_PASSWORD" in str(stopped.value)
+    assert "CINETPAY_SITE_ID" in str(stopped.value)
+
+
+@pytest.mark.parametrize(
+    ("key", "url"),
+    [(V1_TEST_KEY, "https://api.cinetpay.co/v1"), (V1_LIVE_KEY, "https://api.cinetpay.net")],
+)
+def test_a_key_against_the_other_environment_stops_start_up(
+    monkeypatch: pytest.MonkeyPatch, key: str, url: str
+) -> None:
+    configure(monkeypatch, api_key=key, api_password=V1_PASSWORD, api_url=url)
+    with pytest.raises(ConfigurationError) as stopped:
+        load_config(core())
+    assert "CINETPAY_API_KEY" in str(stopped.value)
+    assert "CINETPAY_API_URL" in str(stopped.value)
+    assert key not in str(stopped.value)
+
+
+def test_a_key_without_a_known_prefix_needs_an_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    configure(monkeypatch, api_key="pk_other_0123456789", api_password=V1_PASSWORD)
+    with pytest.raises(ConfigurationError, match="sk_test_ or sk_live_"):
+        load_config(core())
+    configure(monkeypatch, api_url="https://proxy.example.org/cinetpay")
+    config = load_config(core())
+    assert config is not None
+    assert config.api_url == "https://proxy.example.org/cinetpay"
+
+
+def test_a_password_without_a_key_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    configure(monkeypatch, api_password=V1_PASSWORD)
+    with pytest.raises(ConfigurationError, match="CINETPAY_API_KEY is not set"):
+        load_config(core())
+
+
+def test_a_key_alone_names_what_else_each_api_needs(monkeypatch: pytest.MonkeyPatch) -> None:
+    configure(monkeypatch, api_key=V1_TEST_KEY)
+    with pytest.raises(ConfigurationError) as stopped:
+        load_config(core())
+    assert "CINETPAY_API_PASSWORD" in str(stopped.value)
+    assert "CINETPAY_SITE_ID" in str(stopped.value)
+
+
+def test_a_base_url_too_long_for_the_current_api_stops_start_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    configure(monkeypatch, api_key=V1_TEST_KEY, api_password=V1_PASSWORD)
+    longest_allowed = "https://" + "s" * (120 - len(LONGEST_PATH) - len("https://"))
+    assert load_config(core(base_url=longest_allowed)) is not None
+    with pytest.raises(ConfigurationError, match="GD_BASE_URL is too long") as stopped:
+        load_config(core(base_url=longest_allowed + "x"))
+    assert "at most 120" in str(stopped.value)
+
+
+def test_sandbox_mode_offers_the_current_api_by_default() -> None:
+    sandbox = core(sandbox=True, base_url="http://127.0.0.1:8000")
+    config = load_config(sandbox)
+    assert isinstance(config, CinetPayV1Config)
+    assert config.is_sandbox
+    assert config.api_key.get_secret_value().startswith("sk_test_")
+    other = load_config(core(sandbox=True, secret_key="z" * 40))
+    assert isinstance(other, CinetPayV1Config)  # another GD_SECRET_KEY, other credentials
+    assert config.api_password.get_secret_value() != other.api_password.get_secret_value()
+    pm = plugins.make_plugin_manager([cinetpay_plugin], load_entry_points=False)
+    providers = plugins.payment_providers(pm, sandbox)
+    paths = {route.path for route in plugins.sandbox_routes(pm, sandbox, providers)}
+    assert {"/sandbox/cinetpay/v1/oauth/login", "/sandbox/cinetpay/v1/payment"} <= paths
+    assert "/sandbox/cinetpay/v2/payment" not in paths

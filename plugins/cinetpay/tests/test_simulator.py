@@ -52,6 +52,12 @@ def test_init_answers_201_with_token_and_url(api: httpx.Client) -> None:
         ({"amount": 1503}, "608"),
         ({"currency": "EUR"}, "608"),
         ({"channels": "MOBILE_MONEY,CREDIT_CARD"}, "608"),
+        ({"amount": 50}, "608"),
+        ({"description": "Guide #1"}, "608"),
+        ({"description": "kit_complet"}, "608"),
+        ({"transaction_id": "T" * 26}, "608"),
+        ({"transaction_id": "T_1"}, "608"),
+        ({"channels": "CREDIT_CARD"}, "608"),
     ],
 )
 def test_init_refusals_have_cinetpays_code_and_no_data(
@@ -118,3 +124,36 @@ def test_control_refuses_unknown_outcomes_and_transactions(api: httpx.Client) ->
         api.post(f"/control/{body['transaction_id']}", data={"outcome": "MAYBE"}).status_code == 400
     )
     assert api.post("/control/nope", data={"outcome": "ACCEPTED"}).status_code == 404
+
+
+CARD_FIELDS = {
+    "customer_name": "Ndiaye",
+    "customer_surname": "Awa",
+    "customer_email": "awa@example.org",
+    "customer_phone_number": "+221770000000",
+    "customer_address": "12 rue Carnot",
+    "customer_city": "Dakar",
+    "customer_country": "SN",
+    "customer_state": "Dakar",
+    "customer_zip_code": "10200",
+}
+
+
+def test_the_card_channel_needs_every_customer_field(api: httpx.Client) -> None:
+    for missing in CARD_FIELDS:
+        fields = {name: value for name, value in CARD_FIELDS.items() if name != missing}
+        answer = api.post("/v2/payment", json=init_body(channels="CREDIT_CARD", **fields)).json()
+        assert answer["code"] == "608", missing
+        assert missing in answer["description"]
+        assert "data" not in answer
+    whole = api.post("/v2/payment", json=init_body(channels="CREDIT_CARD", **CARD_FIELDS))
+    assert whole.json()["code"] == "201"
+
+
+def test_an_unknown_transaction_is_an_error_envelope_without_data(api: httpx.Client) -> None:
+    answer = api.post(
+        "/v2/payment/check",
+        json={"apikey": API_KEY, "site_id": SITE_ID, "transaction_id": "T-unknown"},
+    )
+    assert answer.json()["code"] == "608"
+    assert "data" not in answer.json()

@@ -239,11 +239,12 @@ async def test_a_failure_code_fails_with_cinetpays_status_as_reason(
     await gd_provider_control.settle(attempt, S.FAILED, code=code)
     await post(gd_client, await gd_provider_control.notification(attempt))
     await gd_run_jobs()
-    assert (await states(gd_runtime, gd_order))[:2] == (state, PaymentStatus.FAILED)
+    failed = AttemptState.FAILED
+    assert (await states(gd_runtime, gd_order))[:2] == (failed, PaymentStatus.FAILED)
     async with gd_runtime.db.transaction() as session:
         reasons = (
             await session.execute(
-                sa.select(AuditEvent.reason).where(AuditEvent.to_state == state.value)
+                sa.select(AuditEvent.reason).where(AuditEvent.to_state == failed.value)
             )
         ).scalars()
         assert any(f"{code} {words}" in reason for reason in reasons)
