@@ -36,15 +36,20 @@ async def _one(data: bytes) -> AsyncIterator[bytes]:
 
 @pytest.fixture
 async def sandbox(
-    gd_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    request: pytest.FixtureRequest,
+    gd_database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[tuple[str, Runtime]]:
-    """The app in sandbox mode, served on a free loopback port in this test's event loop."""
+    """The app in sandbox mode, served on a free loopback port in this test's event loop.
+
+    The legacy API's simulator unless the test asks for ``"v1"`` (indirect parameter).
+    """
     monkeypatch.chdir(tmp_path)
     for name in ("API_URL", "API_KEY", "API_PASSWORD", "SITE_ID", "SECRET_KEY", "LANG"):
         monkeypatch.delenv(f"CINETPAY_{name}", raising=False)
     monkeypatch.delenv("CINETPAY_CHANNELS", raising=False)
-    # the legacy API's simulator; the current API's sandbox is tested in v1/test_sandbox.py
-    monkeypatch.setenv("CINETPAY_SANDBOX_API", "v2")
+    monkeypatch.setenv("CINETPAY_SANDBOX_API", getattr(request, "param", "v2"))
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     base = f"http://127.0.0.1:{sock.getsockname()[1]}"
@@ -191,3 +196,50 @@ async def test_control_endpoint_settles_and_duplicate_webhooks_deliver_once(
                 await session.execute(sa.select(sa.func.count()).select_from(Notification))
             ).scalar_one()
         assert stored == 1  # three deliveries, one notification, one check, one delivery
+
+
+# --- the current API's sandbox (the default for a new merchant) ----------------------------
+
+
+@pytest.mark.parametrize("sandbox", ["v1"], indirect=True)
+async def test_v1_pay_on_the_simulator_page_notifies_with_the_token_and_pays(
+    sandbox: tuple[str, Runtime],
+) -> None:
+    base, rt = sandbox
+    async with httpx.AsyncClient(base_url=base, timeout=10) as browser:
+        order_id = await buy(browser)
+        checkout = await browser.post(f"/checkout/{order_id}/cinetpay")
+        assert checkout.status_code == 303
+        page_url = checkout.headers["location"]
+        assert page_url.startswith(f"{base}/sandbox/cinetpay/pay/")
+        page = await browser.get(page_url)
+        assert "2500 XOF" in page.text
+        back = await browser.post(page_url, data={"action": "pay"})
+        assert back.status_code == 200
+        async with rt.db.transaction() as session:
+            (stored,) = (await session.execute(sa.select(Notification))).scalars()
+        assert '"notify_token": "[redacted]"' in stored.body_redacted
+        await Worker(rt).run_once()
+        order = await order_row(rt, order_id)
+        assert order.payment_status is PaymentStatus.PAID
+        assert order.fulfilment_status is FulfilmentState.PUBLISHED
+        # the buyer is sent back to the success_url: the status page, nothing delivered there
+        target = html.unescape(re.search(r'url=([^"]+)"', back.text).group(1))  # type: ignore[union-attr]
+        assert target == f"{base}/payments/cinetpay/return?order={order_id}"
+        assert (await browser.get(target)).status_code == 200
+
+
+@pytest.mark.parametrize("sandbox", ["v1"], indirect=True)
+async def test_v1_refused_on_the_page_fails_and_the_buyer_may_try_again(
+    sandbox: tuple[str, Runtime],
+) -> None:
+    base, rt = sandbox
+    async with httpx.AsyncClient(base_url=base, timeout=10) as browser:
+        order_id = await buy(browser)
+        page_url = (await browser.post(f"/checkout/{order_id}/cinetpay")).headers["location"]
+        back = await browser.post(page_url, data={"action": "refuse"})
+        assert "cancelled=1" in back.text  # sent to the failed_url
+        await Worker(rt).run_once()
+        assert (await order_row(rt, order_id)).payment_status is PaymentStatus.FAILED
+        again = await browser.post(f"/checkout/{order_id}/cinetpay")
+        assert again.status_code == 303
