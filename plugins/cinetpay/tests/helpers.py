@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
 import sqlalchemy as sa
+from click.testing import CliRunner
 
+from gated_delivery.cli import main
 from gated_delivery.hookspecs import AttemptView
 from gated_delivery.models import AuditEvent, Order, PaymentAttempt
 from gated_delivery.payments import view
@@ -89,3 +92,11 @@ def rejections() -> sa.Select[Any]:
 
 def rows(model: type) -> sa.Select[Any]:
     return sa.select(sa.func.count()).select_from(model)
+
+
+async def reconcile_cli(*args: str) -> str:
+    """``gated-delivery reconcile ARGS`` as an operator runs it; its output."""
+    # click runs its own event loop (asyncio.run): give it a thread of its own
+    result = await asyncio.to_thread(CliRunner().invoke, main, ["reconcile", *args])
+    assert result.exit_code == 0, result.output
+    return result.output

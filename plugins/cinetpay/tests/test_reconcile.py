@@ -6,16 +6,13 @@ loaded through its entry point, the real clock, and the simulator over loopback.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 import sqlalchemy as sa
-from click.testing import CliRunner
 
-from gated_delivery.cli import main
 from gated_delivery.config import CoreSettings
 from gated_delivery.models import Order, PaymentAttempt
 from gated_delivery.runtime import Runtime
@@ -23,6 +20,7 @@ from gated_delivery.states import AttemptState, PaymentStatus
 from gated_delivery.testing import FrozenClock
 
 from .conftest import API_KEY, SECRET_KEY, SITE_ID, SimulatorServer
+from .helpers import reconcile_cli
 
 
 @pytest.fixture
@@ -53,13 +51,6 @@ def operator_env(
         "CINETPAY_SECRET_KEY": SECRET_KEY,
     }.items():
         monkeypatch.setenv(name, value)
-
-
-async def reconcile_cli(*args: str) -> str:
-    # click runs its own event loop (asyncio.run): give it a thread of its own
-    result = await asyncio.to_thread(CliRunner().invoke, main, ["reconcile", *args])
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 @pytest.mark.usefixtures("operator_env")

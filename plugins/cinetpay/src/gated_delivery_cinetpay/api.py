@@ -7,21 +7,16 @@ the transaction, and a second one with the same ``transaction_id`` is refused an
 
 from __future__ import annotations
 
-import asyncio
-import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-import certifi
 import httpx
 
-from gated_delivery_cinetpay._version import __version__
+from gated_delivery_cinetpay import httpclient
 from gated_delivery_cinetpay.errors import CinetPayUnavailable, PaymentRefused
 from gated_delivery_cinetpay.settings import CinetPayConfig
 
-#: CinetPay blocks requests without a User-Agent (code 1010).
-USER_AGENT: Final = f"gated-delivery-cinetpay/{__version__}"
 CREATED_CODE: Final = "201"
 DEFAULT_TIMEOUT: Final[httpx.Timeout] = httpx.Timeout(20.0, connect=5.0)
 #: Pauses between the tries of one check; the job queue's backoff takes over after the last.
@@ -46,21 +41,9 @@ class CheckoutApi:
     check_retry_delays: Sequence[float] = DEFAULT_CHECK_RETRY_DELAYS
     #: tests may pass ``httpx.MockTransport`` for broken answers; None is the network
     transport: httpx.AsyncBaseTransport | None = field(default=None, repr=False)
-    _tls: ssl.SSLContext | None = field(default=None, init=False, repr=False)
 
     def _client(self) -> httpx.AsyncClient:
-        # a client per call: provider objects outlive event loops in tests and CLI commands;
-        # the TLS context (loading the CA bundle is the slow part) is made once and kept
-        if self._tls is None:
-            self._tls = ssl.create_default_context(cafile=certifi.where())
-        return httpx.AsyncClient(
-            base_url=self.config.api_url,
-            timeout=self.timeout,
-            transport=self.transport,
-            verify=self._tls,
-            headers={"user-agent": USER_AGENT, "accept": "application/json"},
-            follow_redirects=False,
-        )
+        return httpclient.client(self.config.api_url, self.timeout, self.transport)
 
     def _credentials(self) -> dict[str, str]:
         return {
@@ -78,7 +61,7 @@ class CheckoutApi:
             raise CinetPayUnavailable(
                 type(exc).__name__, "no answer to the payment initialisation"
             ) from None
-        envelope = _json(response)
+        envelope = httpclient.decoded(response)
         if envelope is None:
             if response.status_code >= 500:
                 raise CinetPayUnavailable(str(response.status_code), "server error")
@@ -104,32 +87,9 @@ class CheckoutApi:
         JSON (a proxy's error page, say): both mean "ask again later".
         """
         body = {**self._credentials(), "transaction_id": transaction_id}
-        last = ("", "")
         async with self._client() as client:
-            for try_number in range(len(self.check_retry_delays) + 1):
-                if try_number:
-                    await asyncio.sleep(self.check_retry_delays[try_number - 1])
-                try:
-                    response = await client.post("/v2/payment/check", json=body)
-                except httpx.TransportError as exc:
-                    last = (type(exc).__name__, "no answer to the status check")
-                    continue
-                if response.status_code >= 500:
-                    last = (str(response.status_code), "server error on the status check")
-                    continue
-                envelope = _json(response)
-                if envelope is None:
-                    raise CinetPayUnavailable(
-                        f"http-{response.status_code}", "the status check answer is not JSON"
-                    )
-                return envelope
-        tries = len(self.check_retry_delays) + 1
-        raise CinetPayUnavailable(last[0], f"{last[1]} ({tries} tries)")
-
-
-def _json(response: httpx.Response) -> Mapping[str, Any] | None:
-    try:
-        decoded = response.json()
-    except ValueError:
-        return None
-    return decoded if isinstance(decoded, Mapping) else None
+            return await httpclient.read_retried(
+                lambda: client.post("/v2/payment/check", json=body),
+                self.check_retry_delays,
+                "status check",
+            )

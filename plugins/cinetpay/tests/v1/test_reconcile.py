@@ -7,16 +7,13 @@ from the v1 simulator over loopback.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 import sqlalchemy as sa
-from click.testing import CliRunner
 
-from gated_delivery.cli import main
 from gated_delivery.config import CoreSettings
 from gated_delivery.hookspecs import ReportedStatus
 from gated_delivery.models import Order, PaymentAttempt
@@ -25,7 +22,7 @@ from gated_delivery.states import AttemptState, PaymentStatus
 from gated_delivery.testing import FrozenClock
 
 from ..conftest import V1_API_KEY, V1_API_PASSWORD, V1Control, V1Server
-from ..helpers import start
+from ..helpers import reconcile_cli, start
 
 
 @pytest.fixture
@@ -55,13 +52,6 @@ def operator_env(
         "CINETPAY_API_PASSWORD": V1_API_PASSWORD,
     }.items():
         monkeypatch.setenv(name, value)
-
-
-async def reconcile_cli(*args: str) -> str:
-    # click runs its own event loop (asyncio.run): give it a thread of its own
-    result = await asyncio.to_thread(CliRunner().invoke, main, ["reconcile", *args])
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 async def attempt_state(rt: Runtime, order: Order) -> tuple[AttemptState, PaymentStatus]:

@@ -31,7 +31,9 @@ def api(v1_server: V1Server) -> Iterator[httpx.Client]:
 
 
 def login(api: httpx.Client) -> dict[str, str]:
-    answer = api.post("/v1/oauth/login", json={"api_key": V1_API_KEY, "api_password": V1_API_PASSWORD})
+    answer = api.post(
+        "/v1/oauth/login", json={"api_key": V1_API_KEY, "api_password": V1_API_PASSWORD}
+    )
     assert answer.status_code == 200, answer.text
     return {"authorization": f"Bearer {answer.json()['access_token']}"}
 

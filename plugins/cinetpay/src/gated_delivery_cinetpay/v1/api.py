@@ -12,22 +12,18 @@ code is undocumented (facts file, open question 6).
 
 from __future__ import annotations
 
-import asyncio
-import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import quote
 
-import certifi
 import httpx
 
-from gated_delivery_cinetpay._version import __version__
+from gated_delivery_cinetpay import httpclient
 from gated_delivery_cinetpay.errors import CinetPayUnavailable, LoginRefused, PaymentRefused
 from gated_delivery_cinetpay.settings import CinetPayV1Config
 from gated_delivery_cinetpay.v1.tokens import TokenCache
 
-USER_AGENT: Final = f"gated-delivery-cinetpay/{__version__}"
 DEFAULT_TIMEOUT: Final[httpx.Timeout] = httpx.Timeout(20.0, connect=5.0)
 DEFAULT_CHECK_RETRY_DELAYS: Final[tuple[float, ...]] = (0.5, 2.0)
 OK_CODE: Final = "200"
@@ -58,20 +54,9 @@ class CinetPayApi:
     #: tests may pass ``httpx.MockTransport`` for broken answers; None is the network
     transport: httpx.AsyncBaseTransport | None = field(default=None, repr=False)
     tokens: TokenCache = field(default_factory=TokenCache)
-    _tls: ssl.SSLContext | None = field(default=None, init=False, repr=False)
 
     def _client(self) -> httpx.AsyncClient:
-        # a client per call: provider objects outlive event loops in tests and CLI commands
-        if self._tls is None:
-            self._tls = ssl.create_default_context(cafile=certifi.where())
-        return httpx.AsyncClient(
-            base_url=self.config.api_url,
-            timeout=self.timeout,
-            transport=self.transport,
-            verify=self._tls,
-            headers={"user-agent": USER_AGENT, "accept": "application/json"},
-            follow_redirects=False,
-        )
+        return httpclient.client(self.config.api_url, self.timeout, self.transport)
 
     async def open_payment(self, body: Mapping[str, Any]) -> Opened:
         """``POST /v1/payment`` (once, or twice after a token renewal); ``PaymentRefused``."""
@@ -82,7 +67,7 @@ class CinetPayApi:
                 raise CinetPayUnavailable(
                     type(exc).__name__, "no answer to the payment initialisation"
                 ) from None
-        envelope = _json(response)
+        envelope = httpclient.decoded(response)
         if envelope is None:
             if response.status_code >= 500:
                 raise CinetPayUnavailable(str(response.status_code), "server error")
@@ -98,27 +83,12 @@ class CinetPayApi:
     async def status(self, identifier: str) -> Mapping[str, Any]:
         """``GET /v1/payment/{identifier}``, retried on no answer and 5xx; the decoded body."""
         path = f"/v1/payment/{quote(identifier, safe='')}"
-        last = ("", "")
         async with self._client() as client:
-            for try_number in range(len(self.check_retry_delays) + 1):
-                if try_number:
-                    await asyncio.sleep(self.check_retry_delays[try_number - 1])
-                try:
-                    response = await self._authorised(client, "GET", path)
-                except httpx.TransportError as exc:
-                    last = (type(exc).__name__, "no answer to the status request")
-                    continue
-                if response.status_code >= 500:
-                    last = (str(response.status_code), "server error on the status request")
-                    continue
-                envelope = _json(response)
-                if envelope is None:
-                    raise CinetPayUnavailable(
-                        f"http-{response.status_code}", "the status answer is not JSON"
-                    )
-                return envelope
-        tries = len(self.check_retry_delays) + 1
-        raise CinetPayUnavailable(last[0], f"{last[1]} ({tries} tries)")
+            return await httpclient.read_retried(
+                lambda: self._authorised(client, "GET", path),
+                self.check_retry_delays,
+                "status request",
+            )
 
     async def _authorised(
         self,
@@ -160,7 +130,7 @@ class CinetPayApi:
             response = await client.post("/v1/oauth/login", json=credentials)
         except httpx.TransportError as exc:
             raise CinetPayUnavailable(type(exc).__name__, "no answer to the login") from None
-        envelope = _json(response) or {}
+        envelope = httpclient.decoded(response) or {}
         token = envelope.get("access_token")
         if isinstance(token, str) and token:
             return token
@@ -176,7 +146,7 @@ class CinetPayApi:
 
 
 def _token_refused(response: httpx.Response) -> bool:
-    envelope = _json(response)
+    envelope = httpclient.decoded(response)
     return envelope is not None and _code(envelope) in TOKEN_CODES
 
 
@@ -200,11 +170,3 @@ def _code(envelope: Mapping[str, Any]) -> str:
 def _words(envelope: Mapping[str, Any]) -> str:
     words = " ".join(str(envelope[key]) for key in ("status", "description") if envelope.get(key))
     return words[:200] or "refused"
-
-
-def _json(response: httpx.Response) -> Mapping[str, Any] | None:
-    try:
-        decoded = response.json()
-    except ValueError:
-        return None
-    return decoded if isinstance(decoded, Mapping) else None
