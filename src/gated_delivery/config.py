@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AliasChoices,
@@ -87,6 +88,8 @@ class CoreSettings(BaseSettings):
     mail_lang: str = Field(
         "fr", pattern="^(fr|en)$", validation_alias=AliasChoices("GD_MAIL_LANG", "mail_lang")
     )
+    # the shop's IANA time zone: staff pages, day boundaries of the overview and exports
+    timezone: str = Field("UTC", validation_alias=AliasChoices("GD_TIMEZONE", "timezone"))
     templates_dir: Path | None = Field(
         None, validation_alias=AliasChoices("GD_TEMPLATES_DIR", "templates_dir")
     )
@@ -184,6 +187,15 @@ class CoreSettings(BaseSettings):
         """Where a buyer follows an order: ``GD_ORDER_PAGE``, else the JSON status."""
         page = self.order_page or "/orders/{order_id}/status"
         return self.base_url + page.replace("{order_id}", order_id)
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("must be an IANA time zone such as Africa/Dakar or UTC") from None
+        return value
 
     @field_validator("base_url")
     @classmethod

@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Any, Final, TypeAlias, TypeVar
 
 import asyncpg
 import sqlalchemy as sa
@@ -30,6 +30,8 @@ from gated_delivery.models import Base
 
 MIGRATIONS: Final = Path(__file__).parent / "migrations"
 T = TypeVar("T", bound=Base)
+#: A select of any columns (SQLAlchemy 2.1 types each selected column)
+AnySelect: TypeAlias = sa.Select[*tuple[Any, ...]]
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:

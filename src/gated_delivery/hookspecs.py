@@ -13,7 +13,7 @@ pipeline, retries, reconciliation, audit and delivery.
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -286,6 +286,26 @@ class StaffAuthenticator(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class FormField:
+    """One question of a product's order form, as staff read its answer.
+
+    ``name`` is the answer's key in ``Order.answers``; ``label`` the question in the staff
+    language; ``choices`` maps each stored choice to its label (empty: shown as stored).
+    """
+
+    name: str
+    label: str
+    choices: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FormSchema:
+    """The questions of a product's order form, in the order the buyer saw them."""
+
+    fields: Sequence[FormField]
+
+
 # --- the hooks --------------------------------------------------------------------------
 
 
@@ -330,6 +350,17 @@ def staff_authenticator(settings: CoreSettings) -> StaffAuthenticator | None:
 
     ``settings`` are the core settings. A host app with its own users returns an object
     that reads its session and maps it to a ``StaffUser``.
+    """
+
+
+@hookspec(firstresult=True)
+def form_schema(product_slug: str, lang: str) -> FormSchema | None:
+    """Return the labels of a product's order form, or None to let the next plugin answer.
+
+    ``product_slug`` names the product; ``lang`` is the reader's language (``fr`` or
+    ``en``): return labels in it if you have them, else in your own. Staff pages, mails and
+    ``gated-delivery orders show`` show answers under these labels; without a schema they
+    fall back to the answer key made readable.
     """
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import BigInteger, ForeignKey, Index, MetaData, String, Text, Un
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import JSON, TypeDecorator
 
+from gated_delivery.errors import MoneyError
 from gated_delivery.ids import new_public_id
 from gated_delivery.money import Money
 from gated_delivery.states import AttemptState, FulfilmentState, PaymentStatus
@@ -208,6 +209,16 @@ class PaymentAttempt(Base):
     def price(self) -> Money:
         """The amount this attempt asked the provider for."""
         return Money(self.amount_minor, self.currency)
+
+    @property
+    def confirmed_price(self) -> Money | None:
+        """What the provider confirmed it received, once it has said."""
+        if self.confirmed_amount_minor is None or not self.confirmed_currency:
+            return None
+        try:
+            return Money(self.confirmed_amount_minor, self.confirmed_currency)
+        except MoneyError:  # a currency we do not handle: the page shows the raw figures
+            return None
 
 
 class Notification(Base):

@@ -18,6 +18,7 @@ from gated_delivery import hookspecs
 from gated_delivery.config import CoreSettings
 from gated_delivery.errors import ConfigurationError, PluginError
 from gated_delivery.hookspecs import (
+    FormSchema,
     Generator,
     MailTransport,
     PaymentProvider,
@@ -163,6 +164,11 @@ def staff_authenticator(
 ) -> StaffAuthenticator | None:
     """A host app's staff authentication, or None for the built-in login."""
     return pm.hook.staff_authenticator(settings=settings)  # type: ignore[no-any-return]
+
+
+def form_schema(pm: pluggy.PluginManager, product_slug: str, lang: str) -> FormSchema | None:
+    """The labels of a product's order form the first willing plugin gives, or None."""
+    return pm.hook.form_schema(product_slug=product_slug, lang=lang)  # type: ignore[no-any-return]
 
 
 def sandbox_routes(

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+from kit_complet import labels
 from kit_complet.app import create_kit_app, kit_settings
 from kit_complet.offers import seed
 
@@ -26,6 +27,12 @@ ADMIN = "admin@kit.example"
 def gd_settings(gd_settings: CoreSettings) -> CoreSettings:
     """The core's test settings, in sandbox mode (for the mailbox), with an admin address."""
     return kit_settings(gd_settings.model_copy(update={"sandbox": True, "admin_emails": [ADMIN]}))
+
+
+@pytest.fixture
+def gd_plugins(gd_plugins: list[object]) -> list[object]:
+    """The core's test plugins and this app's form labels (its entry point, in the app)."""
+    return [*gd_plugins, labels]
 
 
 @pytest_asyncio.fixture

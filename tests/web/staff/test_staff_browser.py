@@ -158,7 +158,7 @@ async def test_log_in_filter_open_upload_publish_and_the_mail_arrives(
             await page.wait_for_url(f"{server}/staff/")
             # the worker settles the payment in the background: wait for PAID (bounded)
             for _ in range(50):
-                await page.goto(f"{server}/staff/?payment=paid")
+                await page.goto(f"{server}/staff/orders?payment=paid")
                 if await page.locator(f"a:text('{order.id}')").count():
                     break
                 await asyncio.sleep(0.2)
@@ -183,7 +183,7 @@ async def test_log_in_filter_open_upload_publish_and_the_mail_arrives(
             )
             phone.set_default_timeout(WAIT_MS)
             await phone.context.add_cookies(await page.context.cookies())
-            await phone.goto(f"{server}/staff/")
+            await phone.goto(f"{server}/staff/orders")
             await phone.screenshot(path=str(ARTEFACTS / "staff-list-390.png"), full_page=True)
             width = await phone.evaluate("document.documentElement.scrollWidth")
             assert width <= 390, f"the list page scrolls sideways at 390 px ({width} px)"

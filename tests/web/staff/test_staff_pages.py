@@ -86,7 +86,7 @@ async def test_pages_and_upload_without_login_redirect_to_the_login_page(
     gd_client: httpx.AsyncClient, gd_runtime: Runtime
 ) -> None:
     order = await review_order(gd_runtime)
-    for path in ("/staff/", f"/staff/orders/{order.id}"):
+    for path in ("/staff/", "/staff/orders", f"/staff/orders/{order.id}"):
         response = await gd_client.get(path)
         assert response.status_code == 303
         assert response.headers["location"] == f"/staff/login?next={path}"
@@ -201,19 +201,19 @@ async def test_list_filters_searches_and_counts(
     short = await review_order(gd_runtime, "short@example.org")
     await pay(staff_client, gd_fake_provider, short, gd_run_jobs, paid_minor=100)
 
-    everything = (await staff_client.get("/staff/")).text
+    everything = (await staff_client.get("/staff/orders")).text
     assert all(o.id in everything for o in (paid, unpaid, short))
-    only_paid = (await staff_client.get("/staff/?payment=paid")).text
+    only_paid = (await staff_client.get("/staff/orders?payment=paid")).text
     assert paid.id in only_paid
     assert unpaid.id not in only_paid
     assert short.id not in only_paid
-    found = (await staff_client.get("/staff/?q=UNPAID@example")).text
+    found = (await staff_client.get("/staff/orders?q=UNPAID@example")).text
     assert unpaid.id in found
     assert paid.id not in found
-    by_id = (await staff_client.get(f"/staff/?q={short.id}")).text
+    by_id = (await staff_client.get(f"/staff/orders?q={short.id}")).text
     assert short.id in by_id
     assert paid.id not in by_id
-    review = (await staff_client.get("/staff/?payment=review")).text
+    review = (await staff_client.get("/staff/orders?payment=review")).text
     assert short.id in review
     assert paid.id not in review
     assert 'href="?payment=review"><strong>1</strong>' in everything

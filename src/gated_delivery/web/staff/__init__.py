@@ -1,6 +1,7 @@
 """The staff pages, mounted at ``/staff`` by ``create_app``.
 
-Orders list, order detail and the staff actions, server-rendered (no JavaScript needed),
+The overview (the staff home, with the exports), the orders list, order detail and the
+staff actions, server-rendered (no JavaScript needed),
 French by default and English on request; templates may be overridden by the host app under
 ``GD_TEMPLATES_DIR/staff/``.
 """
@@ -10,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from gated_delivery.hookspecs import StaffUser
 from gated_delivery.runtime import Runtime
-from gated_delivery.web.staff import actions, auth, pages
+from gated_delivery.web.staff import actions, auth, overview, pages
 from gated_delivery.web.staff.site import StaffSite
 
 __all__ = ["StaffSite", "mount"]
@@ -52,15 +53,13 @@ def _with_site(
 def routes(site: StaffSite) -> list[BaseRoute]:
     """The staff routes, relative to their mount point."""
 
-    async def to_list(request: Request) -> Response:
-        return RedirectResponse(site.url(request, "/"), status_code=307)
-
     found: list[BaseRoute] = [
-        Route("/", _logged_in(site, pages.orders_list), methods=["GET"]),
+        Route("/", _logged_in(site, overview.overview_page), methods=["GET"]),
         Route("/login", _with_site(site, auth.login_page), methods=["GET"]),
         Route("/login", _with_site(site, auth.login), methods=["POST"]),
         Route("/logout", _with_site(site, auth.logout), methods=["POST"]),
-        Route("/orders", to_list, methods=["GET"]),
+        Route("/orders", _logged_in(site, pages.orders_list), methods=["GET"]),
+        Route("/exports", _with_site(site, overview.export), methods=["POST"]),
         Route("/orders/{order_id}", _logged_in(site, pages.order_detail), methods=["GET"]),
         Route("/orders/{order_id}/final", _with_site(site, actions.upload_final), methods=["POST"]),
         Route("/assets/{asset_id}", _logged_in(site, pages.asset_download), methods=["GET"]),

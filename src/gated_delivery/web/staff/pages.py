@@ -8,11 +8,10 @@ from typing import Any, Final
 from urllib.parse import quote, urlencode
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from gated_delivery import delivery
+from gated_delivery import answers, delivery, overview, plugins
 from gated_delivery.errors import NotFound
 from gated_delivery.hookspecs import StaffUser
 from gated_delivery.models import (
@@ -21,13 +20,13 @@ from gated_delivery.models import (
     AuditEvent,
     DownloadToken,
     Job,
-    JobState,
     Order,
     PaymentAttempt,
     Product,
 )
 from gated_delivery.orders import get_order
 from gated_delivery.states import OPEN_ATTEMPTS, AttemptState, FulfilmentState, PaymentStatus
+from gated_delivery.web.staff import i18n
 from gated_delivery.web.staff.site import StaffSite
 
 PAGE_SIZE: Final = 25
@@ -106,33 +105,6 @@ def _where(filters: dict[str, str]) -> list[sa.ColumnElement[bool]]:
     return where
 
 
-async def _counts(session: AsyncSession) -> dict[str, int]:
-    async def count(query: sa.Select[Any]) -> int:
-        return int((await session.execute(query)).scalar_one())
-
-    total = sa.select(sa.func.count())
-    by_state = {
-        "review_payments": await count(
-            total.select_from(PaymentAttempt)
-            .join(Order, Order.id == PaymentAttempt.order_id)
-            .where(
-                PaymentAttempt.state == AttemptState.REVIEW,
-                Order.payment_status != PaymentStatus.REFUNDED,
-            )
-        ),
-        "draft_ready": await count(
-            total.select_from(Order).where(Order.fulfilment_status == FulfilmentState.DRAFT_READY)
-        ),
-        "generation_failed": await count(
-            total.select_from(Order).where(
-                Order.fulfilment_status == FulfilmentState.GENERATION_FAILED
-            )
-        ),
-        "dead_jobs": await count(total.select_from(Job).where(Job.state == JobState.DEAD)),
-    }
-    return by_state
-
-
 async def orders_list(site: StaffSite, request: Request, user: StaffUser) -> Response:
     """``GET /staff/``: orders, newest first, filtered, searched and paginated."""
     filters = _filters(request)
@@ -155,7 +127,11 @@ async def orders_list(site: StaffSite, request: Request, user: StaffUser) -> Res
                 )
             ).scalars()
         )
-        counts = await _counts(session)
+        counts = await overview.needs_action(
+            session,
+            site.rt.clock.now(),
+            timedelta(minutes=site.rt.settings.reconcile_min_age_minutes),
+        )
         by_payment: dict[PaymentStatus, int] = {
             status: int(n)
             for status, n in await session.execute(
@@ -189,8 +165,8 @@ async def orders_list(site: StaffSite, request: Request, user: StaffUser) -> Res
     )
 
 
-async def order_context(site: StaffSite, order_id: str) -> dict[str, Any]:
-    """Everything the detail page shows about one order."""
+async def order_context(site: StaffSite, order_id: str, lang: str) -> dict[str, Any]:
+    """Everything the detail page shows about one order (its answers labelled in ``lang``)."""
     now = site.rt.clock.now()
     async with site.rt.db.transaction() as session:
         order = await get_order(session, order_id)
@@ -220,8 +196,14 @@ async def order_context(site: StaffSite, order_id: str) -> dict[str, Any]:
         events = await rows(
             sa.select(AuditEvent).where(AuditEvent.order_id == order.id).order_by(AuditEvent.id)
         )
+    schema = plugins.form_schema(site.rt.pm, order.product.slug, lang)
     return {
         "order": order,
+        "answers": answers.present(schema, order.answers),
+        "tier_label": next(
+            (t.label for t in order.product.tiers if t.tier_id == order.tier_id), ""
+        ),
+        "attempt_providers": {a.id: a.provider for a in attempts},
         "attempts": attempts,
         "uploads": [a for a in assets if a.kind.value == "upload"],
         "drafts": [a for a in assets if a.kind.value == "draft"],
@@ -249,7 +231,7 @@ async def order_detail(
     status_code: int = 200,
 ) -> Response:
     """``GET /staff/orders/{order_id}``: the order, its files, payments, links, jobs, history."""
-    context = await order_context(site, request.path_params["order_id"])
+    context = await order_context(site, request.path_params["order_id"], i18n.language(request))
     return site.render(
         request,
         "order.html",

@@ -22,12 +22,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from gated_delivery import plugins, staff_accounts
+from gated_delivery import formats, plugins, staff_accounts
 from gated_delivery.errors import InvalidInput
 from gated_delivery.hookspecs import StaffAuthenticator, StaffUser
 from gated_delivery.runtime import Runtime
 from gated_delivery.web.body import read_limited
 from gated_delivery.web.staff import i18n
+from gated_delivery.web.staff.words import Words
 
 SESSION_COOKIE: Final = "gd_staff"
 #: The login form's own CSRF cookie: there is no session yet to bind the token to.
@@ -51,6 +52,8 @@ class StaffSite:
         env = jinja2.Environment(loader=jinja2.ChoiceLoader(folders), autoescape=True)
         self.templates = Jinja2Templates(env=env)
         self.is_secure = rt.settings.base_url.startswith("https://")
+        self.zone = formats.zone(rt.settings.timezone)
+        self.provider_names = {name: p.display_name for name, p in rt.providers.items()}
 
     # --- rendering ------------------------------------------------------------------
 
@@ -74,6 +77,7 @@ class StaffSite:
             name,
             {
                 "t": i18n.translator(lang),
+                "say": Words(lang, self.zone, self.provider_names),
                 "lang": lang,
                 "other_lang": "en" if lang == "fr" else "fr",
                 "base": self.url(request),
