@@ -12,14 +12,15 @@ import json
 import mimetypes
 import re
 import signal
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, BinaryIO, ParamSpec, TypeVar, cast
 
 import click
 
-from gated_delivery import __version__, delivery
+from gated_delivery import __version__, answers, delivery, exports, plugins, wording
 from gated_delivery import fulfilment as fulfilment_steps
 from gated_delivery.catalogue import add_product_file, list_products, upsert_product
 from gated_delivery.cli_staff import staff
@@ -457,24 +458,40 @@ async def _only_tier(session: Any, slug: str) -> str:
 
 @orders.command("show")
 @click.argument("order_id")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (answers under their keys).")
+@click.option(
+    "--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True, help="Labels."
+)
 @_fail_cleanly
-def orders_show(order_id: str, as_json: bool) -> None:
-    """Show an order: states, payment attempts, jobs, assets and the audit trail."""
+def orders_show(order_id: str, as_json: bool, lang: str) -> None:
+    """Show an order: states, answers, payment attempts, jobs, assets and the audit trail."""
 
-    async def run(rt: Runtime) -> dict[str, Any]:
+    async def run(rt: Runtime) -> tuple[dict[str, Any], list[str]]:
         async with rt.db.transaction() as session:
-            return await describe_order(session, order_id)
+            info = await describe_order(session, order_id)
+        schema = plugins.form_schema(rt.pm, info["product"], lang)
+        return info, answers.as_text(answers.present(schema, info["answers"]))
 
-    info = _run(_settings(), run)
+    info, answer_lines = _run(_settings(), run)
     if as_json:
         click.echo(json.dumps(info, indent=2, ensure_ascii=False))
         return
+
+    def say(kind: wording.Kind, value: str) -> str:
+        return wording.state_word(kind, value, lang)
+
     click.echo(f"order {info['id']}  {info['product']}/{info['tier']}  {info['amount']}")
     click.echo(f"  buyer: {info['buyer']['name']} <{info['buyer']['email']}>")
-    click.echo(f"  payment: {info['payment']}   fulfilment: {info['fulfilment']}")
+    click.echo(
+        f"  payment: {say('payment', info['payment'])}   "
+        f"fulfilment: {say('fulfilment', info['fulfilment'])}"
+    )
+    if answer_lines:
+        click.echo("  answers:")
+        for line in answer_lines:
+            click.echo(f"    {line}")
     for a in info["attempts"]:
-        click.echo(f"  attempt {a['id']} via {a['provider']}: {a['state']}")
+        click.echo(f"  attempt {a['id']} via {a['provider']}: {say('attempt', a['state'])}")
     for j in info["jobs"]:
         error = f" — {j['last_error']}" if j["last_error"] else ""
         click.echo(f"  job {j['id']} {j['kind']}: {j['state']} after {j['attempts']} tries{error}")
@@ -483,6 +500,40 @@ def orders_show(order_id: str, as_json: bool) -> None:
         move = f" {e['from'] or ''}→{e['to']}" if e["to"] else ""
         reason = f" ({e['reason']})" if e["reason"] else ""
         click.echo(f"    {e['at']} {e['machine']} {e['event']}{move} by {e['actor']}{reason}")
+
+
+@orders.command("export")
+@click.option("--from", "date_from", required=True, help="First shop day, YYYY-MM-DD.")
+@click.option("--to", "date_to", required=True, help="Last shop day, YYYY-MM-DD (included).")
+@click.option(
+    "--format", "fmt", type=click.Choice(exports.FORMATS), default="csv", show_default=True
+)
+@click.option("--kind", type=click.Choice(exports.KINDS), default="orders", show_default=True)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=None,
+    help="File to write (default: standard output).",
+)
+@_fail_cleanly
+def orders_export(date_from: str, date_to: str, fmt: str, kind: str, output: Path | None) -> None:
+    """Export orders (or payment attempts) created on those days, for the accountant."""
+    settings = _settings()
+    span = exports.parse_range(date_from, date_to, settings.timezone)
+
+    # checked before anything is written: a bad date leaves no half-made file behind
+    target: BinaryIO = output.open("wb") if output else sys.stdout.buffer
+
+    async def run(rt: Runtime) -> None:
+        chosen = exports.chunks(rt, cast(exports.Kind, kind), cast(exports.Format, fmt), span)
+        async for chunk in chosen:
+            target.write(chunk)
+
+    try:
+        _run(settings, run)
+    finally:
+        if output:
+            target.close()
 
 
 main.add_command(staff)  # gated-delivery staff create-user EMAIL

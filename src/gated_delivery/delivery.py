@@ -16,7 +16,7 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gated_delivery import mail, tokens
+from gated_delivery import answers, mail, plugins, tokens
 from gated_delivery.db import lock
 from gated_delivery.errors import ActionRefused, NotFound
 from gated_delivery.fulfilment import deliverable, move, supersede
@@ -39,8 +39,11 @@ async def _locked_order(session: AsyncSession, order_id: str) -> Order:
     return order
 
 
-def _context(rt: Runtime, order: Order) -> dict[str, Any]:
+def _context(rt: Runtime, order: Order, lang: str) -> dict[str, Any]:
+    schema = plugins.form_schema(rt.pm, order.product.slug, lang)
     return {
+        # for staff mails: each answer under its label, in the staff language
+        "answers": answers.as_text(answers.present(schema, order.answers)),
         "order_id": order.id,
         "name": order.buyer_name,
         "email": order.buyer_email,
@@ -74,7 +77,8 @@ async def send_mail(rt: Runtime, payload: dict[str, Any]) -> None:
         if order is None:
             return
         recipients = [order.buyer_email] if payload["to"] == "buyer" else rt.settings.admin_emails
-        context = _context(rt, order)
+        lang = _language(rt, order)
+        context = _context(rt, order, lang)
         skip = "" if recipients else "no recipient (GD_ADMIN_EMAILS is empty)"
         if not skip and template in mail.LINK_TEMPLATES:
             skip = await _add_link(rt, session, order, key, context)
@@ -90,9 +94,7 @@ async def send_mail(rt: Runtime, payload: dict[str, Any]) -> None:
                 reason=f"{template}: {skip}",
             )
             return
-        subject, text, html = mail.render(
-            mail.environment(rt.settings), template, _language(rt, order), context
-        )
+        subject, text, html = mail.render(mail.environment(rt.settings), template, lang, context)
     await rt.mail.send(mail.build_message(rt.settings, recipients, subject, text, html))
     async with rt.db.transaction() as session:
         audit(

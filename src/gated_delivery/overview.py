@@ -42,7 +42,7 @@ class Window:
     orders: int
     paid: int
     revenue: tuple[Money, ...]
-    #: paid among the orders created in the window, over those orders (None: no order)
+    #: orders created in the window and paid (not refunded), over those orders; None: none
     conversion: Fraction | None
     #: median time from payment to the link being sent, for orders published in the window
     median_to_delivery: timedelta | None
@@ -113,7 +113,7 @@ async def build(
     """The overview as of ``now``; ``min_age`` is the reconciler's age for stale payments."""
     since = day_start(now, tz, max(WINDOWS) - 1)
     created = await _rows(
-        session, sa.select(Order.created_at, Order.paid_at).where(Order.created_at >= since)
+        session, sa.select(Order.created_at, Order.payment_status).where(Order.created_at >= since)
     )
     paid = await _rows(
         session,
@@ -172,7 +172,7 @@ def _window(
     paid: list[Sequence[Any]],
     delivered: list[tuple[datetime, timedelta]],
 ) -> Window:
-    made = [paid_at for created_at, paid_at in created if created_at >= start]
+    made = [status for created_at, status in created if created_at >= start]
     revenue: dict[str, int] = defaultdict(int)
     paid_count = 0
     for paid_at, amount_minor, currency in paid:
@@ -186,7 +186,7 @@ def _window(
         orders=len(made),
         paid=paid_count,
         revenue=tuple(Money(revenue[c], c) for c in sorted(revenue)),
-        conversion=Fraction(sum(p is not None for p in made), len(made)) if made else None,
+        conversion=Fraction(sum(s in KEPT for s in made), len(made)) if made else None,
         median_to_delivery=median_low(spent) if spent else None,
     )
 
