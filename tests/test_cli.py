@@ -122,7 +122,7 @@ def test_orders_create_and_show(cli: CliRunner) -> None:
     ).strip()
     assert len(order_id) == 22
     shown = run(cli, "orders", "show", order_id)
-    assert "payment: unpaid   fulfilment: received" in shown
+    assert "payment: Unpaid   fulfilment: Received" in shown
     assert "order created →unpaid by operator" in shown
     data = json.loads(run(cli, "orders", "show", order_id, "--json"))
     assert (data["id"], data["payment"], data["buyer"]["email"]) == (

@@ -233,8 +233,12 @@ def test_every_template_renders_in_every_language(tmp_path: Path, template: str,
         "expires": "2026-11-23 18:00",
         "max_uses": 1,
         "filename": "kit.docx",
+        "answers": ["Nom de l'organisation: Awa <b> SARL", "Types d'audit:", "  - Audit financier"],
     }
     subject, text, html = mail.render(mail.environment(settings), template, lang, context)
+    if template.startswith("admin_"):  # staff mails carry the answers under their labels
+        assert "  - Audit financier" in text
+        assert "Awa &lt;b&gt; SARL" in html
     assert subject
     assert "\n" not in subject
     assert "Abc123" in text or "Kit Complet" in text

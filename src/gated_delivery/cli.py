@@ -460,7 +460,7 @@ async def _only_tier(session: Any, slug: str) -> str:
 @click.argument("order_id")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (answers under their keys).")
 @click.option(
-    "--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True, help="Labels."
+    "--lang", type=click.Choice(["fr", "en"]), default="en", show_default=True, help="Labels."
 )
 @_fail_cleanly
 def orders_show(order_id: str, as_json: bool, lang: str) -> None:

@@ -107,6 +107,9 @@ async def test_an_inquiry_creates_an_unpaid_order_with_its_documents_and_tells_t
     assert notice["To"] == gd_runtime.settings.admin_emails[0]
     assert str(notice["Subject"]).startswith("Nouvelle demande (non payée)")
     assert f"/staff/orders/{order.id}" in notice.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    body = notice.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Nom de l'organisation: Association Tefy" in body  # our labels, through the hook
+    assert "organization_name" not in body
 
     page = (await kit_client.get(f"/commande/{order.id}")).text
     assert "en attente de paiement" in page

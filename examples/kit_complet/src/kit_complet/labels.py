@@ -7,6 +7,8 @@ reader's language; choices are stored as their own labels, so they need no mappi
 
 from __future__ import annotations
 
+from typing import Final
+
 from gated_delivery.hookspecs import FormField, FormSchema, hookimpl
 from kit_complet.forms import GUIDE_ORDER, INQUIRY, Field
 from kit_complet.offers import GUIDE, KIT
@@ -14,9 +16,13 @@ from kit_complet.offers import GUIDE, KIT
 _FORMS = {KIT.slug: INQUIRY, GUIDE.slug: GUIDE_ORDER}
 
 
+#: Not a question: the language of the pages the buyer used, which their mails follow.
+LANG: Final = FormField("lang", "Langue du client", {"fr": "Français", "en": "Anglais"})
+
+
 def schema_of(form: tuple[Field, ...]) -> FormSchema:
     """A form of this app as the core's ``FormSchema``."""
-    return FormSchema(fields=[FormField(name=f.name, label=f.label) for f in form])
+    return FormSchema(fields=[*(FormField(name=f.name, label=f.label) for f in form), LANG])
 
 
 @hookimpl

@@ -30,14 +30,23 @@ STYLE: Final = Style(
 _SCRIPT: Final = re.compile(r"<script\b.*?</script>", re.DOTALL)
 
 
+def whole_ticks(values: Sequence[int]) -> list[int]:
+    """Axis marks at whole numbers (a count of orders has no tenths), about five of them."""
+    top = max([*values, 1])
+    step = max(1, -(-top // 5))
+    return list(range(0, top + step, step))
+
+
 def _chart(kind: type[Any], title: str, labels: Sequence[str], **options: Any) -> Any:
+    # the page's heading names the chart; pygal would draw the same words again
+    del title
     chart = kind(
         style=STYLE,
         js=[],
         disable_xml_declaration=True,
         width=720,
         height=options.pop("height", 300),
-        title=title,
+        title=None,
         show_legend=options.pop("show_legend", False),
         x_label_rotation=options.pop("x_label_rotation", 0),
         print_values=False,
@@ -59,10 +68,17 @@ def day_label(day: Day) -> str:
 
 def paid_per_day(days: Sequence[Day], title: str, series: str) -> Markup:
     """Paid orders per day, one point per day."""
-    chart = _chart(pygal.Line, title, [day_label(d) for d in days], x_label_rotation=45)
+    values = [d.paid for d in days]
+    chart = _chart(
+        pygal.Line,
+        title,
+        [day_label(d) for d in days],
+        x_label_rotation=45,
+        y_labels=whole_ticks(values),
+    )
     chart.x_labels_major_every = 7
     chart.show_minor_x_labels = False
-    chart.add(series, [d.paid for d in days])
+    chart.add(series, values)
     return _svg(chart)
 
 
@@ -86,13 +102,19 @@ def revenue_per_day(days: Sequence[Day], title: str) -> Markup:
 
 def counts(labels: Sequence[str], values: Sequence[int], title: str, series: str) -> Markup:
     """A horizontal bar per label: orders by state."""
-    chart = _chart(pygal.HorizontalBar, title, labels, height=40 + 28 * max(len(labels), 3))
+    chart = _chart(
+        pygal.HorizontalBar,
+        title,
+        labels,
+        height=40 + 28 * max(len(labels), 3),
+        y_labels=whole_ticks(values),
+    )
     chart.add(series, list(values))
     return _svg(chart)
 
 
 def buckets(labels: Sequence[str], values: Sequence[int], title: str, series: str) -> Markup:
     """A bar per delivery-time bucket."""
-    chart = _chart(pygal.Bar, title, labels)
+    chart = _chart(pygal.Bar, title, labels, y_labels=whole_ticks(values))
     chart.add(series, list(values))
     return _svg(chart)
