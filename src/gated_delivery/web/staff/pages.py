@@ -106,7 +106,7 @@ def _where(filters: dict[str, str]) -> list[sa.ColumnElement[bool]]:
 
 
 async def orders_list(site: StaffSite, request: Request, user: StaffUser) -> Response:
-    """``GET /staff/``: orders, newest first, filtered, searched and paginated."""
+    """``GET /staff/orders``: orders, newest first, filtered, searched and paginated."""
     filters = _filters(request)
     page_text = request.query_params.get("page", "1")
     page = max(int(page_text), 1) if page_text.isdigit() else 1
