@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 import anyio
 import sqlalchemy as sa
 from openpyxl import Workbook
+from sqlalchemy.orm import aliased
 
 from gated_delivery.db import AnySelect
 from gated_delivery.errors import InvalidInput, MoneyError
@@ -131,16 +132,9 @@ def columns(kind: Kind) -> tuple[str, ...]:
 
 
 def _orders_query(span: ExportRange) -> AnySelect:
-    paid = (
-        sa.select(
-            PaymentAttempt.order_id,
-            sa.func.min(PaymentAttempt.provider).label("provider"),
-            sa.func.min(PaymentAttempt.provider_ref).label("provider_ref"),
-        )
-        .where(PaymentAttempt.state == AttemptState.SUCCEEDED)
-        .group_by(PaymentAttempt.order_id)
-        .subquery()
-    )
+    # an order has at most one succeeded attempt (a unique partial index says so), so the
+    # outer join adds no row; it follows the attempts' order_id index whatever the statistics
+    paid = aliased(PaymentAttempt)
     return (
         sa.select(
             Order.created_at,
@@ -152,13 +146,13 @@ def _orders_query(span: ExportRange) -> AnySelect:
             Order.tier_id,
             Order.amount_minor,
             Order.currency,
-            paid.c.provider,
-            paid.c.provider_ref,
+            paid.provider,
+            paid.provider_ref,
             Order.payment_status,
             Order.fulfilment_status,
         )
         .join(Product, Product.id == Order.product_id)
-        .outerjoin(paid, paid.c.order_id == Order.id)
+        .outerjoin(paid, sa.and_(paid.order_id == Order.id, paid.state == AttemptState.SUCCEEDED))
         .where(Order.created_at >= span.start, Order.created_at < span.end)
         .order_by(Order.created_at, Order.id)
     )
