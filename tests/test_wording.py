@@ -83,3 +83,9 @@ def test_actors_in_words() -> None:
     assert wording.actor_words("buyer", "fr", {}) == "le client"
     assert wording.actor_words("staff:lea@example.org", "en", {}) == "lea@example.org"
     assert wording.actor_words("provider:wave", "fr", {"wave": "Wave"}) == "Wave"
+
+
+def test_the_core_reasons_in_french_and_others_as_written() -> None:
+    assert wording.reason_words("payment session opened", "fr") == "page de paiement ouverte"
+    assert wording.reason_words("payment session opened", "en") == "payment session opened"
+    assert wording.reason_words("client a payé en deux fois", "fr") == "client a payé en deux fois"

@@ -145,6 +145,27 @@ _EVENTS: Final[dict[tuple[str, str], tuple[str, str]]] = {
     ),
 }
 
+#: The core's own fixed reasons, in French; a reason a provider or a person wrote stays as is.
+_REASONS_FR: Final[dict[str, str]] = {
+    "payment session opened": "page de paiement ouverte",
+    "confirmed by the provider": "confirmé par le prestataire",
+    "the order was already paid by another attempt; refund this one": (
+        "commande déjà payée par une autre tentative : remboursez celle-ci"
+    ),
+    "instant delivery": "livraison immédiate",
+    "waiting for staff to upload the final document": (
+        "en attente du dépôt de la version finale par l'équipe"
+    ),
+    "draft stored": "brouillon enregistré",
+    "no review needed": "pas de relecture pour ce produit",
+    "published": "publié",
+    "first download": "premier téléchargement",
+    "already published; nothing sent": "déjà publié : rien n'a été envoyé",
+    "expired before its mail could be sent": "expiré avant l'envoi de son e-mail",
+    "fulfilment revoked": "livraison révoquée",
+    "rate limited": "trop de demandes",
+}
+
 _ACTORS: Final[dict[str, tuple[str, str]]] = {
     "buyer": ("le client", "the buyer"),
     "system": ("le système", "the system"),
@@ -187,6 +208,11 @@ def actor_words(actor: str, lang: Lang, providers: Mapping[str, str]) -> str:
         return actor.removeprefix("staff:")
     pair = _ACTORS.get(actor)
     return _pick(pair, lang) if pair else actor
+
+
+def reason_words(reason: str, lang: Lang) -> str:
+    """An audit reason in ``lang`` when it is one of the core's fixed ones, else as written."""
+    return _REASONS_FR.get(reason, reason) if lang == "fr" else reason
 
 
 def provider_name(name: str, providers: Mapping[str, str]) -> str:

@@ -106,6 +106,8 @@ async def test_the_french_order_page_shows_words_not_codes(
     assert "150\u202f000\u00a0FCFA" in text
     assert "Payé" in text
     assert "Paiement confirmé par" in text
+    assert "page de paiement ouverte" in text  # the core's reason, in French
+    assert "payment session opened" not in text
     assert not set(re.findall(r"[a-z_]+", text)) & CODES
     created = re.search(r'<time datetime="([^"]+)" title="([^"]+) UTC">([^<]+)</time>', html)
     assert created is not None

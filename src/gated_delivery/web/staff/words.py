@@ -47,6 +47,10 @@ class Words:
         """Who made a change."""
         return wording.actor_words(actor, self.lang, self.providers)
 
+    def reason(self, reason: str) -> str:
+        """An audit event's reason, in the page's language when the core wrote it."""
+        return wording.reason_words(reason, self.lang)
+
     def history(self, event: Any, provider: str = "") -> str:
         """One audit event as a sentence."""
         return wording.history_line(
