@@ -23,7 +23,7 @@ PACKAGES = [*PLUGINS, KIT]
 
 def _install_all(session: nox.Session) -> None:
     # one resolution, so the plugins' dependency on gated-delivery is this checkout
-    extras = {ROOT: "testing,celery"}  # the Celery backend's tests and bench need celery
+    extras = {ROOT: "testing,celery,stamping"}  # tests and bench of each extra
     editables = [
         arg for p in (ROOT, *PACKAGES) for arg in ("-e", f"{p}[{extras.get(p, 'testing')}]")
     ]

@@ -234,6 +234,9 @@ def test_every_template_renders_in_every_language(tmp_path: Path, template: str,
         "max_uses": 1,
         "filename": "kit.docx",
         "answers": ["Nom de l'organisation: Awa <b> SARL", "Types d'audit:", "  - Audit financier"],
+        "minutes": 30,
+        "pay_url": "http://shop.example/checkout/Abc123",
+        "payment_methods": ["Orange Money", "Wave"],
     }
     subject, text, html = mail.render(mail.environment(settings), template, lang, context)
     if template.startswith("admin_"):  # staff mails carry the answers under their labels
@@ -241,7 +244,7 @@ def test_every_template_renders_in_every_language(tmp_path: Path, template: str,
         assert "Awa &lt;b&gt; SARL" in html
     assert subject
     assert "\n" not in subject
-    assert "Abc123" in text or "Kit Complet" in text
+    assert "Abc123" in text or "Kit Complet" in text or "shop.example/download/t" in text
     assert "<b>" not in html  # the HTML part escapes what buyers typed
 
 

@@ -118,6 +118,18 @@ class CoreSettings(BaseSettings):
         ge=0,
         validation_alias=AliasChoices("GD_RECONCILE_MIN_AGE_MINUTES", "reconcile_min_age_minutes"),
     )
+    # "Mes achats" (/purchases): a buyer asks for a signed e-mail link to their orders;
+    # off, the routes answer 404 (a host app with its own buyer accounts turns it off)
+    purchases_enabled: bool = Field(
+        True, validation_alias=AliasChoices("GD_PURCHASES_ENABLED", "purchases_enabled")
+    )
+    # minutes after an unpaid or failed order before its one reminder mail (a product may
+    # set its own delay); 0 sends no reminder at all
+    payment_reminder_minutes: int = Field(
+        30,
+        ge=0,
+        validation_alias=AliasChoices("GD_PAYMENT_REMINDER_MINUTES", "payment_reminder_minutes"),
+    )
     # embedded: the app's (or `gated-delivery worker`'s) own loop runs the outbox;
     # celery: a relay publishes outbox rows to GD_CELERY_BROKER_URL for Celery workers
     job_backend: Literal["embedded", "celery"] = Field(

@@ -52,6 +52,10 @@ def _context(rt: Runtime, order: Order, lang: str) -> dict[str, Any]:
         "amount": str(order.price),
         "review": order.product.requires_review,
         "status_url": rt.settings.order_page_url(order.id),
+        # where an unpaid order is paid: the host's order page, else the core's checkout
+        "pay_url": rt.settings.base_url
+        + (rt.settings.order_page or "/checkout/{order_id}").replace("{order_id}", order.id),
+        "payment_methods": [p.display_name for p in rt.providers.values()],
         "staff_url": f"{rt.settings.base_url}/staff/orders/{order.id}",
     }
 

@@ -27,6 +27,8 @@ TEMPLATES: Final = (
     "new_link",
     "admin_new_order",
     "admin_order_received",
+    "purchases_link",
+    "payment_reminder",
 )
 #: Templates whose mail carries a fresh download link.
 LINK_TEMPLATES: Final = frozenset({"file_ready", "new_link"})

@@ -111,6 +111,11 @@ class Product(Base):
     title: Mapped[str] = mapped_column(String(200))
     generator: Mapped[str | None] = mapped_column(String(80))  # plugin name; None: no generation
     requires_review: Mapped[bool] = mapped_column(default=False)
+    # minutes after an unpaid order before its one reminder: None follows
+    # GD_PAYMENT_REMINDER_MINUTES, 0 sends none for this product
+    payment_reminder_minutes: Mapped[int | None] = mapped_column()
+    # stamp each delivered PDF or Word file with the buyer's name, e-mail and order id
+    stamp_files: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     tiers: Mapped[list[PriceTier]] = relationship(
@@ -348,3 +353,22 @@ class StaffAccount(Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column()
+
+
+class PurchasesLink(Base):
+    """One "Mes achats" request: the database half of its signed, single-use e-mail link.
+
+    ``email`` is kept only when the address has orders (a link was mailed); ``email_key``
+    and ``client`` are keyed hashes, enough to rate-limit and useless to anyone else.
+    """
+
+    __tablename__ = "gd_purchases_link"
+    __table_args__ = (Index("ix_gd_purchases_link_created_at", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_public_id)
+    email: Mapped[str | None] = mapped_column(String(320))
+    email_key: Mapped[str] = mapped_column(String(64))
+    client: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

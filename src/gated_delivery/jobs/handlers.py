@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final
 
-from gated_delivery import delivery, fulfilment, intake, mail, payments, plugins
+from gated_delivery import (
+    delivery,
+    fulfilment,
+    intake,
+    mail,
+    payments,
+    plugins,
+    purchases,
+    reminders,
+)
 from gated_delivery.runtime import Runtime
 
 Handler = Callable[[Runtime, dict[str, Any]], Awaitable[None]]
@@ -39,6 +48,8 @@ HANDLERS: Final[Mapping[str, Handler]] = {
     fulfilment.GENERATE_JOB: generate,
     payments.EVENT_JOB: event,
     mail.MAIL_JOB: delivery.send_mail,
+    reminders.REMINDER_JOB: reminders.send_reminder,
+    purchases.PURCHASES_MAIL_JOB: purchases.send_link_mail,
 }
 
 GIVE_UP: Final[Mapping[str, GiveUp]] = {
