@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
@@ -12,10 +10,10 @@ from email.message import EmailMessage
 import httpx
 import pytest
 import sqlalchemy as sa
+from tests.web.test_download import mails
 
 from gated_delivery import purchases
 from gated_delivery.catalogue import upsert_product
-from gated_delivery.config import CoreSettings
 from gated_delivery.models import Asset, AssetKind, Order, Product, PurchasesLink
 from gated_delivery.money import Money
 from gated_delivery.orders import create_order
@@ -26,16 +24,6 @@ from gated_delivery.web.app import create_app
 RunJobs = Callable[[], Awaitable[int]]
 GUIDE = b"%PDF-1.4\n% the guide\n%%EOF\n"
 HTML = {"accept": "text/html"}
-
-
-def mails(settings: CoreSettings) -> list[EmailMessage]:
-    """Every message the folder transport wrote, oldest first."""
-    folder = settings.mail_dir
-    files = sorted(folder.glob("*.eml"), key=lambda f: f.stat().st_mtime_ns) if folder.exists() else []
-    return [
-        email.message_from_bytes(f.read_bytes(), policy=email.policy.default)  # type: ignore[misc]
-        for f in files
-    ]
 
 
 def link_in(message: EmailMessage, path: str) -> str:
