@@ -232,7 +232,9 @@ def test_documented_command_exists_with_its_options(synopsis: str) -> None:
         path.append(words.pop(0))
         command = command.commands[path[-1]]
     assert not isinstance(command, click.Group), f"{synopsis!r} names no command"
-    by_option = {opt: param for param in command.params for opt in param.opts}
+    by_option = {  # secondary_opts: the --no-x of an --x/--no-x flag
+        opt: param for param in command.params for opt in (*param.opts, *param.secondary_opts)
+    }
     positional: list[str] = []
     named: set[str] = set()
     rest = iter(words)

@@ -131,3 +131,38 @@ async def _chunks(path: Path) -> AsyncIterator[bytes]:
     with path.open("rb") as handle:
         while chunk := handle.read(256 * 1024):
             yield chunk
+
+
+#: ``set_buyer_options(reminder_minutes=FOLLOW_SETTING)``: the product follows
+#: ``GD_PAYMENT_REMINDER_MINUTES`` again.
+FOLLOW_SETTING: Final = -1
+
+
+async def set_buyer_options(
+    session: AsyncSession,
+    slug: str,
+    *,
+    stamp_files: bool | None = None,
+    reminder_minutes: int | None = None,
+) -> Product:
+    """Change what a product does for its buyers; None leaves an option as it is.
+
+    ``stamp_files``: stamp delivered PDF and Word files with the buyer's name.
+    ``reminder_minutes``: the delay of the unpaid-order reminder, 0 for none, or
+    ``FOLLOW_SETTING`` for ``GD_PAYMENT_REMINDER_MINUTES``.
+    """
+    product = (
+        await session.execute(sa.select(Product).where(Product.slug == check_slug(slug)))
+    ).scalar_one_or_none()
+    if product is None:
+        raise NotFound(f"no product {slug!r}; add it first with `gated-delivery products add`")
+    if reminder_minutes is not None and reminder_minutes < FOLLOW_SETTING:
+        raise InvalidInput(
+            f"a reminder delay is minutes (0: none), not {reminder_minutes}", field="reminder"
+        )
+    if stamp_files is not None:
+        product.stamp_files = stamp_files
+    if reminder_minutes is not None:
+        product.payment_reminder_minutes = None if reminder_minutes < 0 else reminder_minutes
+    await session.flush()
+    return product

@@ -23,6 +23,7 @@ import click
 from gated_delivery import __version__, answers, delivery, exports, plugins, wording
 from gated_delivery import fulfilment as fulfilment_steps
 from gated_delivery.catalogue import add_product_file, list_products, upsert_product
+from gated_delivery.cli_buyer import buyer_options
 from gated_delivery.cli_staff import staff
 from gated_delivery.config import CoreSettings, load_settings
 from gated_delivery.errors import ConfigurationError, GatedDeliveryError, InvalidInput
@@ -537,6 +538,7 @@ def orders_export(date_from: str, date_to: str, fmt: str, kind: str, output: Pat
 
 
 main.add_command(staff)  # gated-delivery staff create-user EMAIL
+products.add_command(buyer_options)  # gated-delivery products buyer-options SLUG
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-""""Mes achats": a buyer's orders behind a signed, single-use e-mail link.
+""" "Mes achats": a buyer's orders behind a signed, single-use e-mail link.
 
 The buyer types an address; the answer never says whether it has orders. When it has, a
 link valid ``LINK_MINUTES`` is mailed through the outbox. Opening the link (a POST from its
@@ -138,7 +138,9 @@ async def request_link(rt: Runtime, email: str, client_ip: str) -> bool:
         if has_orders:
             await enqueue(
                 session,
-                JobSpec(PURCHASES_MAIL_JOB, {"link_id": link.id}, dedupe_key=f"purchases:{link.id}"),
+                JobSpec(
+                    PURCHASES_MAIL_JOB, {"link_id": link.id}, dedupe_key=f"purchases:{link.id}"
+                ),
                 now=now,
                 max_attempts=rt.settings.job_max_attempts,
             )

@@ -8,9 +8,10 @@ UPDATE, so twenty simultaneous clicks on a single-use link give exactly one file
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 import sqlalchemy as sa
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -159,8 +160,15 @@ async def check(session: AsyncSession, token_id: str | None, now: datetime) -> G
     return Grant(token, order, asset)
 
 
-async def consume(session: AsyncSession, token_id: str | None, now: datetime) -> Grant:
+async def consume(
+    session: AsyncSession,
+    token_id: str | None,
+    now: datetime,
+    evidence: Mapping[str, Any] | None = None,
+) -> Grant:
     """Take one use of the link atomically, or raise ``LinkRefused``.
+
+    ``evidence`` joins the audit event of this use (the stamped file's sha256, say).
 
     One conditional UPDATE decides: concurrent consumers of the last use queue on the row,
     and all but one find the condition false once the winner commits.
@@ -199,7 +207,7 @@ async def consume(session: AsyncSession, token_id: str | None, now: datetime) ->
         subject_id=grant.token.id,
         event="consumed",
         actor="buyer",
-        data={"use_count": use_count, "max_uses": grant.token.max_uses},
+        data={"use_count": use_count, "max_uses": grant.token.max_uses, **(evidence or {})},
     )
     return grant
 

@@ -1,4 +1,4 @@
-""""Mes achats" through the routes (web/purchases.py, purchases.py): links, limits, sessions."""
+""" "Mes achats" through the routes (web/purchases.py, purchases.py): links, limits, sessions."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from gated_delivery import delivery, tokens
+from gated_delivery import delivery, stamping, tokens
 from gated_delivery.db import lock
 from gated_delivery.fulfilment import move
 from gated_delivery.models import Order
@@ -58,6 +58,8 @@ async def landing(request: Request) -> Response:
             "size": _size(grant.asset.size_bytes),
             "uses_left": grant.token.max_uses - grant.token.use_count,
             "expires": grant.token.expires_at.strftime("%Y-%m-%d %H:%M"),
+            # "stamped", "unstamped" (the product stamps, this type cannot be) or ""
+            "stamp": _stamp_note(grant),
         },
         headers={"cache-control": "no-store", "referrer-policy": "no-referrer"},
     )
@@ -68,27 +70,43 @@ async def download(request: Request) -> Response:
     rt = runtime(request)
     token_id = tokens.unsign(rt.settings, request.path_params["token"])
     try:
-        grant = await _consume(rt, token_id)
+        # stamped before the use is taken: a stamp that fails costs the buyer nothing
+        stamped = await stamping.stamped_copy_for_link(rt, token_id)
     except tokens.LinkRefused as refused:
+        return _refusal(request, refused.problem)
+    evidence = {"stamped_sha256": stamped.sha256} if stamped else None
+    try:
+        grant = await _consume(rt, token_id, evidence)
+    except tokens.LinkRefused as refused:
+        if stamped:
+            stamped.discard()
         return _refusal(request, refused.problem)
     asset = grant.asset
     quoted = quote(asset.filename, safe="")
     return StreamingResponse(
-        _stream(rt, asset.key),
+        stamped.stream() if stamped else _stream(rt, asset.key),
         media_type=asset.media_type,
         headers={
             "content-disposition": f"attachment; filename*=UTF-8''{quoted}",
-            "content-length": str(asset.size_bytes),
+            "content-length": str(stamped.size_bytes if stamped else asset.size_bytes),
             "cache-control": "no-store",
             "x-content-type-options": "nosniff",
         },
     )
 
 
-async def _consume(rt: Runtime, token_id: str | None) -> tokens.Grant:
+def _stamp_note(grant: tokens.Grant) -> str:
+    if not grant.order.product.stamp_files:
+        return ""
+    return "stamped" if stamping.is_stamped(grant.order, grant.asset) else "unstamped"
+
+
+async def _consume(
+    rt: Runtime, token_id: str | None, evidence: dict[str, str] | None
+) -> tokens.Grant:
     now = rt.clock.now()
     async with rt.db.transaction() as session:
-        grant = await tokens.consume(session, token_id, now)
+        grant = await tokens.consume(session, token_id, now, evidence)
         order = await lock(session, Order, grant.order.id)
         assert order is not None
         if order.fulfilment_status is FulfilmentState.PUBLISHED:

@@ -55,9 +55,7 @@ def routes() -> list[BaseRoute]:
     ]
 
 
-def _page(
-    request: Request, name: str, context: dict[str, Any], status_code: int = 200
-) -> Response:
+def _page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
     base = {"base": url_for_app(request, "/purchases")}
     return templates.TemplateResponse(
         request, name, {**base, **context}, status_code=status_code, headers=NO_STORE
