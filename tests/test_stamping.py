@@ -224,3 +224,14 @@ async def test_stamping_is_off_unless_the_product_asks(
 
 def test_the_footer_line_escapes_pdf_syntax_and_replaces_what_helvetica_lacks() -> None:
     assert stamping._pdf_text("Awa (Ndiaye) \\ é 李") == b"Awa \\(Ndiaye\\) \\\\ \xe9 ?"
+
+
+async def test_the_checkout_page_says_which_files_are_stamped(
+    gd_client: httpx.AsyncClient, gd_runtime: Runtime, gd_order: Order
+) -> None:
+    page = await gd_client.get(f"/checkout/{gd_order.id}")
+    assert 'id="marquage"' not in page.text
+    async with gd_runtime.db.transaction() as session:
+        await set_buyer_options(session, "guide", stamp_files=True)
+    page = await gd_client.get(f"/checkout/{gd_order.id}")
+    assert "autres types sont fournis tels quels" in page.text

@@ -168,6 +168,8 @@ async def send_link_mail(rt: Runtime, payload: dict[str, Any]) -> None:
         link = await session.get(PurchasesLink, payload["link_id"])
         if link is None or link.email is None or link.used_at is not None:
             return  # nothing to send, or already opened: a retried job stays quiet
+        if link.expires_at <= rt.clock.now():
+            return  # held back past its lifetime: the buyer asks again, for a live one
         latest = await session.scalar(
             sa.select(Order)
             .where(sa.func.lower(Order.buyer_email) == link.email)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
@@ -336,3 +337,27 @@ async def test_purchases_can_be_turned_off(gd_runtime: Runtime) -> None:
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         assert (await client.get("/purchases")).status_code == 404
         assert (await client.post("/purchases", data={"email": "a@b.org"})).status_code == 404
+
+
+async def test_simultaneous_clicks_open_a_link_once(
+    gd_client: httpx.AsyncClient, gd_runtime: Runtime, gd_run_jobs: RunJobs, two_paid: list[Order]
+) -> None:
+    await ask(gd_client, "awa@example.org")
+    await gd_run_jobs()
+    url = link_in(mails(gd_runtime.settings)[-1], "/purchases/open/")
+    answers = await asyncio.gather(*(gd_client.post(url) for _ in range(10)))
+    assert sorted(r.status_code for r in answers) == [303] + [410] * 9
+
+
+async def test_a_link_held_back_past_its_lifetime_is_not_sent(
+    gd_client: httpx.AsyncClient,
+    gd_runtime: Runtime,
+    gd_run_jobs: RunJobs,
+    gd_clock: FrozenClock,
+    two_paid: list[Order],
+) -> None:
+    before = len(mails(gd_runtime.settings))
+    await ask(gd_client, "awa@example.org")
+    gd_clock.advance(timedelta(minutes=purchases.LINK_MINUTES))  # the mail server was down
+    await gd_run_jobs()
+    assert mails(gd_runtime.settings)[before:] == []
