@@ -1,4 +1,4 @@
-"""One reminder for an unpaid order (reminders.py), sent from the reconciler's pass."""
+"""One reminder for an unpaid order (reminders.py), queued by the worker's periodic pass."""
 
 from __future__ import annotations
 
@@ -11,12 +11,11 @@ import pytest
 import sqlalchemy as sa
 from tests.web.test_download import mails
 
-from gated_delivery import delivery
+from gated_delivery import delivery, reminders
 from gated_delivery.config import CoreSettings
 from gated_delivery.hookspecs import ReportedStatus
 from gated_delivery.jobs.worker import Worker
-from gated_delivery.models import AuditEvent, Order, Product
-from gated_delivery.reconcile import reconcile
+from gated_delivery.models import AuditEvent, Job, Order, Product
 from gated_delivery.runtime import Runtime
 from gated_delivery.testing import FakeProvider, FrozenClock, checkout, notify_fake, pay_with_fake
 
@@ -112,8 +111,7 @@ async def test_an_order_revoked_before_its_reminder_leaves_gets_none(
     gd_runtime: Runtime, gd_order: Order, gd_clock: FrozenClock
 ) -> None:
     gd_clock.advance(minutes=31)
-    report = await reconcile(gd_runtime, min_age=timedelta(minutes=15))
-    assert report.counts == {"reminders queued": 1}
+    assert await reminders.queue_due(gd_runtime) == [gd_order.id]
     await delivery.revoke(gd_runtime, gd_order.id, actor="staff:test", reason="cancelled")
     await Worker(gd_runtime).run_once()
     assert reminders_sent(gd_runtime) == []
@@ -129,16 +127,14 @@ async def test_old_orders_are_not_reminded_when_reminders_are_turned_on(
     gd_runtime: Runtime, gd_order: Order, gd_clock: FrozenClock
 ) -> None:
     gd_clock.advance(timedelta(days=3))
-    report = await reconcile(gd_runtime, min_age=timedelta(minutes=15), dry_run=True)
-    assert report.counts == {}
+    assert await reminders.queue_due(gd_runtime, dry_run=True) == []
 
 
 async def test_dry_run_queues_nothing(
     gd_runtime: Runtime, gd_order: Order, gd_clock: FrozenClock
 ) -> None:
     gd_clock.advance(minutes=31)
-    report = await reconcile(gd_runtime, min_age=timedelta(minutes=15), dry_run=True)
-    assert report.lines == [f"order {gd_order.id}: unpaid; payment reminder would queue"]
+    assert await reminders.queue_due(gd_runtime, dry_run=True) == [gd_order.id]
     await Worker(gd_runtime).run_once()
     assert reminders_sent(gd_runtime) == []
 
@@ -151,3 +147,37 @@ async def test_two_workers_racing_send_one_reminder(
     gd_clock.advance(minutes=31)
     await asyncio.gather(*(worker_pass(gd_runtime) for _ in range(4)))
     assert reminders_sent(gd_runtime) == ["awa@example.org"]
+
+
+async def test_celery_beats_reconcile_task_queues_reminders_too(
+    gd_settings: CoreSettings, gd_runtime: Runtime, gd_product: Product
+) -> None:
+    pytest.importorskip("celery")
+    from datetime import UTC, datetime
+
+    from gated_delivery.jobs.celery_backend import _JobRunner
+    from gated_delivery.orders import create_order
+
+    async with gd_runtime.db.transaction() as session:
+        order = await create_order(
+            session,
+            product_slug="guide",
+            tier_id="std",
+            buyer_email="late@example.org",
+            now=datetime.now(UTC) - timedelta(minutes=31),  # the runner keeps real time
+        )
+    runner = _JobRunner(gd_settings)
+    summary = await asyncio.to_thread(runner.reconcile)
+
+    def close() -> None:  # the runner's own loop and connections, as a worker exit does
+        assert runner._loop is not None
+        assert runner._rt is not None
+        runner._loop.run_until_complete(runner._rt.close())
+        runner._loop.close()
+
+    await asyncio.to_thread(close)
+    assert summary.endswith("; 1 payment reminders queued")
+    async with gd_runtime.db.transaction() as session:
+        job = await session.scalar(sa.select(Job).where(Job.kind == "payment_reminder"))
+    assert job is not None
+    assert job.order_id == order.id

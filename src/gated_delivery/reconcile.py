@@ -12,7 +12,6 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from gated_delivery import reminders
 from gated_delivery.errors import GatedDeliveryError
 from gated_delivery.hookspecs import AttemptView, ProviderStatus, ReportedStatus
 from gated_delivery.models import Job, JobState, PaymentAttempt
@@ -63,9 +62,6 @@ async def reconcile(rt: Runtime, *, min_age: timedelta, dry_run: bool = False) -
     for attempt in attempts:
         await _reconcile_attempt(rt, view(attempt), report, dry_run)
     await _requeue_stuck_jobs(rt, report, dry_run)
-    verb = "would queue" if dry_run else "queued"
-    for order_id in await reminders.queue_due(rt, dry_run=dry_run):
-        report.add("reminders queued", f"order {order_id}: unpaid; payment reminder {verb}")
     return report
 
 

@@ -1,10 +1,11 @@
 """One reminder mail for an order left unpaid: "finish your payment, or try another way".
 
 Mobile-money payments often stall (wrong operator, no balance, a missed USSD prompt). The
-reconciler's periodic pass calls ``queue_due``: every UNPAID or FAILED order older than its
-product's delay gets one ``payment_reminder`` job, keyed by the order so the outbox keeps it
-to one however many workers race. The job checks the order again before it mails: paid,
-refunded or revoked meanwhile, it sends nothing.
+worker's periodic pass (right after the reconciler; Celery beat's too) calls ``queue_due``:
+every UNPAID or FAILED order older than its product's delay gets one ``payment_reminder``
+job, keyed by the order so that the outbox keeps it to one however many workers race. The
+job checks the order again before it mails: paid, refunded or revoked meanwhile, it sends
+nothing.
 """
 
 from __future__ import annotations

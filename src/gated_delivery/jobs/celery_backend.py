@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any, Final
 
+from gated_delivery import reminders
 from gated_delivery.config import CoreSettings, load_settings
 from gated_delivery.errors import ConfigurationError
 from gated_delivery.ids import new_public_id
@@ -157,7 +158,9 @@ class _JobRunner:
     async def _reconcile(self) -> str:
         rt = self._runtime()
         min_age = timedelta(minutes=self.settings.reconcile_min_age_minutes)
-        return (await reconcile(rt, min_age=min_age)).summary()
+        summary = (await reconcile(rt, min_age=min_age)).summary()
+        reminded = await reminders.queue_due(rt)  # the same periodic pass as the worker's
+        return f"{summary}; {len(reminded)} payment reminders queued" if reminded else summary
 
 
 _default_app: Any = None

@@ -9,6 +9,7 @@ import os
 import socket
 from datetime import datetime, timedelta
 
+from gated_delivery import reminders
 from gated_delivery.ids import new_public_id
 from gated_delivery.jobs.outbox import claim, execute
 from gated_delivery.reconcile import reconcile
@@ -62,6 +63,9 @@ class Worker:
         )
         if report.lines:
             log.info("reconciler: %s", report.summary())
+        reminded = await reminders.queue_due(self.rt)
+        if reminded:
+            log.info("payment reminders queued for %d orders", len(reminded))
 
 
 async def _first(*events: asyncio.Event) -> None:

@@ -90,11 +90,7 @@ if HAS_ASYNC_SUPPORT:
 
     @pytest.fixture
     def gd_settings(gd_database_url: str, tmp_path: Path) -> CoreSettings:
-        """Core settings for tests: the test database, temp folders, no embedded worker.
-
-        No periodic reconciler and no payment reminders: a test that wants them turns
-        them on (``model_copy(update={"payment_reminder_minutes": 30})``).
-        """
+        """Core settings for tests: the test database, temp folders, no embedded worker."""
         return CoreSettings(
             database_url=gd_database_url,
             secret_key=TEST_SECRET_KEY,
@@ -103,7 +99,6 @@ if HAS_ASYNC_SUPPORT:
             mail_dir=tmp_path / "mail",
             embedded_worker=False,
             reconcile_every_minutes=0,
-            payment_reminder_minutes=0,
         )
 
     @pytest_asyncio.fixture
