@@ -22,6 +22,7 @@ from gated_delivery.errors import ActionRefused, NotFound
 from gated_delivery.fulfilment import deliverable, move, supersede
 from gated_delivery.ids import new_public_id
 from gated_delivery.models import Asset, AssetKind, AuditEvent, DownloadToken, Order
+from gated_delivery.payments import providers_for
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import FULFILMENT, ORDER, FulfilmentState, PaymentStatus
 from gated_delivery.transitions import audit, enqueue, transition
@@ -55,7 +56,7 @@ def _context(rt: Runtime, order: Order, lang: str) -> dict[str, Any]:
         # where an unpaid order is paid: the host's order page, else the core's checkout
         "pay_url": rt.settings.base_url
         + (rt.settings.order_page or "/checkout/{order_id}").replace("{order_id}", order.id),
-        "payment_methods": [p.display_name for p in rt.providers.values()],
+        "payment_methods": [p.display_name for p in providers_for(rt, order.price)],
         "staff_url": f"{rt.settings.base_url}/staff/orders/{order.id}",
     }
 
