@@ -23,7 +23,7 @@ PACKAGES = [*PLUGINS, KIT]
 
 def _install_all(session: nox.Session) -> None:
     # one resolution, so the plugins' dependency on gated-delivery is this checkout
-    extras = {ROOT: "testing,celery,stamping"}  # tests and bench of each extra
+    extras = {ROOT: "testing,celery,stamping,sentry"}  # tests and bench of each extra
     editables = [
         arg for p in (ROOT, *PACKAGES) for arg in ("-e", f"{p}[{extras.get(p, 'testing')}]")
     ]

@@ -12,6 +12,7 @@ import json
 import mimetypes
 import re
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
@@ -20,7 +21,7 @@ from typing import Any, BinaryIO, ParamSpec, TypeVar, cast
 
 import click
 
-from gated_delivery import __version__, answers, delivery, exports, plugins, wording
+from gated_delivery import __version__, answers, delivery, exports, plugins, serving, wording
 from gated_delivery import fulfilment as fulfilment_steps
 from gated_delivery.catalogue import add_product_file, list_products, upsert_product
 from gated_delivery.cli_buyer import buyer_options
@@ -28,6 +29,7 @@ from gated_delivery.cli_staff import staff
 from gated_delivery.config import CoreSettings, load_settings
 from gated_delivery.errors import ConfigurationError, GatedDeliveryError, InvalidInput
 from gated_delivery.jobs.worker import Worker
+from gated_delivery.logcontext import configure_logging
 from gated_delivery.money import Money
 from gated_delivery.orders import create_order, describe_order
 from gated_delivery.payments import amount_refusal
@@ -52,7 +54,18 @@ def _fail_cleanly(func: Callable[P, R]) -> Callable[P, R]:
 
 
 def _settings(**overrides: Any) -> CoreSettings:
-    return load_settings(**overrides)
+    settings = load_settings(**overrides)
+    configure_logging(settings.log_format, settings.log_level)
+    return settings
+
+
+def bind_or_exit(host: str, port: int) -> socket.socket:
+    """The bound port, or one line on stderr and exit status 2 if it is taken."""
+    try:
+        return serving.bind(host, port)
+    except serving.PortInUse as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(serving.PORT_IN_USE_EXIT)
 
 
 def _run(settings: CoreSettings, job: Callable[[Runtime], Awaitable[R]]) -> R:
@@ -106,14 +119,18 @@ def db_check() -> None:
 @click.option("--sandbox", is_flag=True, help="Mount the simulators; fake provider; demo key.")
 @_fail_cleanly
 def serve(host: str, port: int, sandbox: bool) -> None:
-    """Serve the app with the installed plugins (and the embedded worker) with uvicorn."""
-    import uvicorn
+    """Serve the app with the installed plugins (and the embedded worker) with uvicorn.
 
+    Forwarded headers are believed from GD_TRUSTED_PROXIES only (default 127.0.0.1).
+    """
     from gated_delivery.web import create_app
 
     overrides: dict[str, Any] = {"sandbox": True} if sandbox else {}
-    app = create_app(_settings(**overrides))
-    uvicorn.run(app, host=host, port=port, proxy_headers=True)
+    settings = _settings(**overrides)
+    app = create_app(settings)
+    sock = bind_or_exit(host, port)
+    click.echo(f"gated-delivery ready on http://{host}:{port}/ (Ctrl-C to stop)")
+    serving.run(app, sock, settings)
 
 
 @main.command()

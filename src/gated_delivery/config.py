@@ -6,6 +6,7 @@ environment variable, never its secret value.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -160,6 +161,43 @@ class CoreSettings(BaseSettings):
         default_factory=list,
         validation_alias=AliasChoices("GD_DISABLED_PLUGINS", "disabled_plugins"),
     )
+
+    # text for people (the default), json for a log collector: one JSON object per line
+    log_format: Literal["text", "json"] = Field(
+        "text", validation_alias=AliasChoices("GD_LOG_FORMAT", "log_format")
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", validation_alias=AliasChoices("GD_LOG_LEVEL", "log_level")
+    )
+    # peers whose X-Forwarded-For / Forwarded headers are believed (addresses or CIDRs);
+    # requests from any other peer keep their own address whatever headers they send
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1"],
+        validation_alias=AliasChoices("GD_TRUSTED_PROXIES", "trusted_proxies"),
+    )
+    # error reports to Sentry (extra gated-delivery[sentry]); unset: nothing is sent
+    sentry_dsn: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("GD_SENTRY_DSN", "sentry_dsn")
+    )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{item!r} is not an address or a CIDR (e.g. 10.0.0.0/8, 127.0.0.1)"
+                ) from None
+        return value
 
     @field_validator("admin_emails", mode="before")
     @classmethod

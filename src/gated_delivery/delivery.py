@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any, Final
@@ -28,6 +29,7 @@ from gated_delivery.states import FULFILMENT, ORDER, FulfilmentState, PaymentSta
 from gated_delivery.transitions import audit, enqueue, transition
 
 F = FulfilmentState
+log = logging.getLogger(__name__)
 #: "Send me a new link" at most this often, per order and per client address.
 RENEWALS_PER_ORDER_PER_HOUR: Final = 3
 RENEWALS_PER_CLIENT_PER_HOUR: Final = 10
@@ -101,6 +103,8 @@ async def send_mail(rt: Runtime, payload: dict[str, Any]) -> None:
             return
         subject, text, html = mail.render(mail.environment(rt.settings), template, lang, context)
     await rt.mail.send(mail.build_message(rt.settings, recipients, subject, text, html))
+    # who it went to by role only: the address is personal data
+    log.info("mail %s sent to the %s", template, payload["to"])
     async with rt.db.transaction() as session:
         audit(
             session,

@@ -6,6 +6,7 @@ Only ``settle`` moves a payment, and only with what the provider's server said
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -13,6 +14,7 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gated_delivery import logcontext
 from gated_delivery.db import lock
 from gated_delivery.errors import (
     InvalidInput,
@@ -44,6 +46,8 @@ from gated_delivery.states import (
     derive_payment_status,
 )
 from gated_delivery.transitions import JobSpec, audit, enqueue, scalars_only, transition
+
+log = logging.getLogger(__name__)
 
 FULFIL_JOB: Final = "fulfil"
 EVENT_JOB: Final = "event"
@@ -244,12 +248,20 @@ async def receive_notification(
 
     async def lookup(attempt_id: str) -> AttemptView | None:
         async with rt.db.transaction() as session:
-            return await find_attempt(session, attempt_id)
+            found = await find_attempt(session, attempt_id)
+        if found is not None:  # the request's log records now name the order
+            logcontext.add(order_id=found.order_id, provider_ref=found.provider_ref)
+        return found
 
     ref = await provider.verify_notification(raw, lookup)
-    return await store_and_queue(
+    logcontext.add(attempt_id=ref.attempt_id)
+    if "order_id" not in logcontext.current():
+        await lookup(ref.attempt_id)  # the provider did not look it up, nor name the order
+    is_new = await store_and_queue(
         rt.db, provider.name, ref, now=rt.clock.now(), max_attempts=rt.settings.job_max_attempts
     )
+    log.info("notification received" if is_new else "notification received again (duplicate)")
+    return is_new
 
 
 async def audit_rejection(rt: Runtime, provider: str, reason: str, order_hint: str | None) -> None:
@@ -325,7 +337,12 @@ async def verify_attempt(rt: Runtime, attempt_id: str, *, actor: str = "worker")
         if attempt is None:
             raise NotFound(f"no payment attempt {attempt_id!r}")
         snapshot = view(attempt)
+    logcontext.add(
+        order_id=snapshot.order_id, provider=snapshot.provider, provider_ref=snapshot.provider_ref
+    )
     status = await rt.provider(snapshot.provider).check_status(snapshot)
+    logcontext.add(provider_ref=snapshot.provider_ref or status.provider_ref)
+    log.info("provider check: %s reports %s", snapshot.provider, status.status.value)
     state = await settle(rt, attempt_id, status, actor=actor)
     if status.status is ReportedStatus.PENDING and state in OPEN_ATTEMPTS:
         raise RetryLater(f"{snapshot.provider} still reports attempt {attempt_id} pending")

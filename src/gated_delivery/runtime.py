@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import pluggy
 
-from gated_delivery import plugins
+from gated_delivery import error_reports, plugins
 from gated_delivery.clock import Clock, SystemClock
 from gated_delivery.config import CoreSettings
 from gated_delivery.db import Database
@@ -54,7 +54,12 @@ def build_runtime(
     db: Database | None = None,
     load_entry_points: bool = True,
 ) -> Runtime:
-    """Load plugins and connect (lazily) to the database named in the settings."""
+    """Load plugins and connect (lazily) to the database named in the settings.
+
+    Error reporting starts here when ``GD_SENTRY_DSN`` is set, so that the web app, the
+    worker, the Celery tasks and the commands all report alike.
+    """
+    error_reports.start(settings)
     pm = plugins.make_plugin_manager(
         plugins_extra, load_entry_points=load_entry_points, disabled=settings.disabled_plugins
     )

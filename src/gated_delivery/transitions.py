@@ -7,6 +7,7 @@ event and its outbox jobs then commit together or not at all.
 from __future__ import annotations
 
 import enum
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,6 +20,7 @@ from gated_delivery.models import AuditEvent, Job, JobState
 from gated_delivery.states import Machine
 
 S = TypeVar("S", bound=enum.Enum)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -138,4 +140,5 @@ async def transition(
     for job in jobs:
         await enqueue(session, job, now=now, max_attempts=max_attempts)
     await session.flush()
+    log.info("%s %s: %s -> %s by %s", machine.name, row.id, current.value, target.value, actor)
     return True

@@ -9,6 +9,7 @@ from typing import Final
 
 import sqlalchemy as sa
 
+from gated_delivery import error_reports, logcontext
 from gated_delivery.errors import RetryLater
 from gated_delivery.jobs.handlers import GIVE_UP, HANDLERS
 from gated_delivery.models import Job, JobState
@@ -89,24 +90,35 @@ async def execute(rt: Runtime, job: Job) -> JobState:
     tries run out (the reconciler takes over). Any other error → PENDING after a backoff, or
     DEAD with its reason after the last try.
     """
-    handler = HANDLERS.get(job.kind)
-    error = ""
-    retry_note = False
-    try:
-        if handler is None:
-            raise LookupError(f"no handler for job kind {job.kind!r}; is a plugin missing?")
-        await handler(rt, dict(job.payload))
-    except RetryLater as exc:
-        error, retry_note = str(exc), True
-    except Exception as exc:
-        log.warning(
-            "job %s (%s) failed on try %s: %s", job.id, job.kind, job.attempts, type(exc).__name__
-        )
-        error = f"{type(exc).__name__}: {exc}"[:2000]
-    return await _record(rt, job, error, retry_note)
+    payload = dict(job.payload)
+    with logcontext.bind(
+        job_id=job.id,
+        job_kind=job.kind,
+        order_id=job.order_id or payload.get("order_id"),
+        attempt_id=payload.get("attempt_id"),
+    ):
+        handler = HANDLERS.get(job.kind)
+        error = ""
+        retry_note = False
+        failure: Exception | None = None
+        log.info("job running (try %s of %s)", job.attempts, job.max_attempts)
+        try:
+            if handler is None:
+                raise LookupError(f"no handler for job kind {job.kind!r}; is a plugin missing?")
+            await handler(rt, payload)
+        except RetryLater as exc:
+            error, retry_note = str(exc), True
+        except Exception as exc:
+            # the type only: an error's text may quote what the job handled (an address)
+            log.warning("job failed on try %s: %s", job.attempts, type(exc).__name__)
+            error = f"{type(exc).__name__}: {exc}"[:2000]
+            failure = exc
+        return await _record(rt, job, error, retry_note, failure)
 
 
-async def _record(rt: Runtime, job: Job, error: str, retry_note: bool) -> JobState:
+async def _record(
+    rt: Runtime, job: Job, error: str, retry_note: bool, failure: Exception | None = None
+) -> JobState:
     now = rt.clock.now()
     values: dict[str, object] = {"locked_until": None, "locked_by": None, "last_error": error}
     if not error:
@@ -131,12 +143,26 @@ async def _record(rt: Runtime, job: Job, error: str, retry_note: bool) -> JobSta
         )
     state = values["state"]
     assert isinstance(state, JobState)
+    _log_outcome(job, state, values)
+    if state is JobState.DEAD:
+        error_reports.report(failure or f"job {job.kind} dead after {job.attempts} tries")
     if error and state is not JobState.PENDING and job.kind in GIVE_UP:
         try:
             await GIVE_UP[job.kind](rt, dict(job.payload), error)
         except Exception:
             log.exception("giving up job %s (%s) failed", job.id, job.kind)
     return state
+
+
+def _log_outcome(job: Job, state: JobState, values: dict[str, object]) -> None:
+    if state is JobState.DEAD:
+        log.error("job dead after %s tries", job.attempts)
+    elif state is JobState.PENDING:
+        log.info("job retries after %s", values["run_after"])
+    elif values["last_error"]:
+        log.warning("job gave up after %s tries; the reconciler takes over", job.attempts)
+    else:
+        log.info("job done")
 
 
 def _later(now: datetime, attempts: int) -> datetime:

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
 from gated_delivery import plugins
@@ -18,6 +19,8 @@ from gated_delivery.jobs.relay import run_jobs
 from gated_delivery.runtime import Runtime, build_runtime
 from gated_delivery.web import buy, download, notify, purchases, status
 from gated_delivery.web.errors import exception_handlers
+from gated_delivery.web.proxies import TrustedProxies
+from gated_delivery.web.request_context import RequestLogContext
 from gated_delivery.web.staff import mount as staff_pages
 
 
@@ -79,6 +82,13 @@ def create_app(
             await rt.close()
 
     handlers: Any = exception_handlers()
-    app = Starlette(routes=all_routes, exception_handlers=handlers, lifespan=lifespan)
+    middleware = [
+        # first, so that everything after it sees the client's address, not the proxy's
+        Middleware(TrustedProxies, trusted=rt.settings.trusted_proxies),
+        Middleware(RequestLogContext),
+    ]
+    app = Starlette(
+        routes=all_routes, middleware=middleware, exception_handlers=handlers, lifespan=lifespan
+    )
     app.state.gd = rt
     return app

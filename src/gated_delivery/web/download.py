@@ -7,13 +7,14 @@ paid 403; an expired or used-up link offers "send me a new link".
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from gated_delivery import delivery, stamping, tokens
+from gated_delivery import delivery, logcontext, stamping, tokens
 from gated_delivery.db import lock
 from gated_delivery.fulfilment import move
 from gated_delivery.models import Order
@@ -24,6 +25,7 @@ from gated_delivery.transitions import enqueue
 from gated_delivery.web.deps import runtime, url_for_app
 from gated_delivery.web.templating import templates
 
+log = logging.getLogger(__name__)
 RENEWABLE = frozenset({tokens.Problem.EXPIRED, tokens.Problem.USED_UP})
 
 
@@ -73,6 +75,7 @@ async def download(request: Request) -> Response:
         # stamped before the use is taken: a stamp that fails costs the buyer nothing
         stamped = await stamping.stamped_copy_for_link(rt, token_id)
     except tokens.LinkRefused as refused:
+        log.info("download refused: %s", refused.problem.value)
         return _refusal(request, refused.problem)
     evidence = {"stamped_sha256": stamped.sha256} if stamped else None
     try:
@@ -82,6 +85,8 @@ async def download(request: Request) -> Response:
             stamped.discard()
         return _refusal(request, refused.problem)
     asset = grant.asset
+    logcontext.add(order_id=grant.order.id)
+    log.info("download served (use %s of %s)", grant.token.use_count, grant.token.max_uses)
     quoted = quote(asset.filename, safe="")
     return StreamingResponse(
         stamped.stream() if stamped else _stream(rt, asset.key),

@@ -9,6 +9,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from gated_delivery import error_reports, logcontext
 from gated_delivery.errors import (
     GatedDeliveryError,
     IllegalTransition,
@@ -18,6 +19,7 @@ from gated_delivery.errors import (
     ProviderError,
 )
 from gated_delivery.ids import new_public_id
+from gated_delivery.web.request_context import ids_of
 from gated_delivery.web.templating import templates
 
 log = logging.getLogger(__name__)
@@ -81,9 +83,12 @@ async def known_error(request: Request, exc: Exception) -> Response:
 async def unexpected_error(request: Request, exc: Exception) -> Response:
     """A bug or an outage: log it with a reference, show only the reference."""
     reference = new_public_id()[:10]
-    log.error(
-        "unexpected error %s on %s %s", reference, request.method, request.url.path, exc_info=exc
-    )
+    # this handler runs outside the request's middleware: bind its ids again
+    with logcontext.bind(**ids_of(request.scope)):
+        # the route's pattern, not the path: a download path holds the buyer's token
+        route = getattr(request.scope.get("route"), "path", "?")
+        log.error("unexpected error %s on %s %s", reference, request.method, route, exc_info=exc)
+        error_reports.report(exc, reference=reference, route=route)
     return error_response(request, 500, f"internal error; quote reference {reference}")
 
 

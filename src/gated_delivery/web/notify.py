@@ -39,7 +39,7 @@ async def notify(request: Request) -> Response:
     try:
         is_new = await receive_notification(rt, provider, raw)
     except NotificationRejected as exc:
-        log.warning("rejected %s notification: %s", provider.name, exc)
+        log.warning("notification refused: %s", exc)
         await audit_rejection(rt, provider.name, str(exc), request.query_params.get("order"))
         return PlainTextResponse(f"notification rejected: {exc}", status_code=400)
     if is_new:

@@ -10,7 +10,7 @@ from typing import Final
 import click
 
 from gated_delivery import cli as core_cli
-from gated_delivery import staff_accounts
+from gated_delivery import serving, staff_accounts
 from gated_delivery.config import CoreSettings, load_settings
 from gated_delivery.errors import GatedDeliveryError, InvalidInput
 from kit_complet.app import build_kit_runtime, create_kit_app, kit_settings, use_kit_defaults
@@ -69,9 +69,11 @@ def seed(sandbox: bool) -> None:
 @click.option("--sandbox", is_flag=True, help="Use the simulators (as GD_SANDBOX=1).")
 def serve(host: str, port: int, sandbox: bool) -> None:
     """Serve the app (and its embedded worker, unless GD_EMBEDDED_WORKER=0)."""
-    import uvicorn
-
-    uvicorn.run(create_kit_app(_settings(sandbox)), host=host, port=port, proxy_headers=True)
+    settings = _settings(sandbox)
+    app = create_kit_app(settings)
+    sock = core_cli.bind_or_exit(host, port)
+    click.echo(f"Kit Complet est prêt sur http://{host}:{port}/")
+    serving.run(app, sock, settings)
 
 
 @main.command()
@@ -79,8 +81,8 @@ def serve(host: str, port: int, sandbox: bool) -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 def demo(host: str, port: int) -> None:
     """Sandbox demo: database, products, a staff account (printed), then the app."""
-    import uvicorn
-
+    # first, so that a second demo on the same port says so and changes nothing
+    sock = core_cli.bind_or_exit(host, port)
     os.environ.setdefault("GD_ADMIN_EMAILS", DEMO_ADMIN_EMAIL)
     settings = _settings(sandbox=True)
     password = secrets.token_urlsafe(12)
@@ -100,4 +102,4 @@ def demo(host: str, port: int) -> None:
             ]
         )
     )
-    uvicorn.run(create_kit_app(settings), host=host, port=port, log_level="warning")
+    serving.run(create_kit_app(settings), sock, settings, log_level="warning")
