@@ -31,7 +31,7 @@ FORM = {"content-type": "application/x-www-form-urlencoded"}
 def json_logs() -> Iterator[io.StringIO]:
     """Every record of the test, as GD_LOG_FORMAT=json writes it."""
     stream = io.StringIO()
-    handler = make_handler("json", stream)
+    handler = make_handler("json", stream, secrets=[TEST_SECRET_KEY])
     root = logging.getLogger()
     old_level = root.level
     root.addHandler(handler)

@@ -29,7 +29,7 @@ from gated_delivery.cli_staff import staff
 from gated_delivery.config import CoreSettings, load_settings
 from gated_delivery.errors import ConfigurationError, GatedDeliveryError, InvalidInput
 from gated_delivery.jobs.worker import Worker
-from gated_delivery.logcontext import configure_logging
+from gated_delivery.logcontext import configure_logging_from
 from gated_delivery.money import Money
 from gated_delivery.orders import create_order, describe_order
 from gated_delivery.payments import amount_refusal
@@ -55,7 +55,7 @@ def _fail_cleanly(func: Callable[P, R]) -> Callable[P, R]:
 
 def _settings(**overrides: Any) -> CoreSettings:
     settings = load_settings(**overrides)
-    configure_logging(settings.log_format, settings.log_level)
+    configure_logging_from(settings)
     return settings
 
 

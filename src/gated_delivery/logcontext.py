@@ -13,15 +13,16 @@ import contextlib
 import contextvars
 import json
 import logging
-import re
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final, TextIO
 
+from gated_delivery.config import CoreSettings
+from gated_delivery.redaction import redact, secret_values
+
 #: The fields a record may carry, in the order the text format prints them.
 FIELDS: Final = ("order_id", "attempt_id", "provider", "provider_ref", "job_id", "job_kind")
-_DOWNLOAD_PATH: Final = re.compile(r"(/download/)[^/\s\"'?#]+")
 
 _context: contextvars.ContextVar[Mapping[str, str]] = contextvars.ContextVar(
     "gated_delivery_log_context", default={}
@@ -91,16 +92,23 @@ class ContextFilter(logging.Filter):
 
 
 class RedactFilter(logging.Filter):
-    """Replaces the token of a download path in any record (an access log, an HTTP client).
+    """Takes secrets, e-mail addresses and download tokens out of every record.
 
-    A download link is a bearer credential: whoever reads it in a log could use it.
+    An access log line holds the download path, an error's text may quote an address or a
+    key: the message, and the traceback, are redacted before any formatter sees them.
     """
 
+    def __init__(self, secrets: Sequence[str] = ()) -> None:
+        super().__init__()
+        self.secrets = list(secrets)
+
     def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite ``record``'s message if it holds a download path; never drops it."""
-        message = record.getMessage()
-        if "/download/" in message:
-            record.msg, record.args = _DOWNLOAD_PATH.sub(r"\1[token]", message), ()
+        """Rewrite ``record`` in place; never drops it."""
+        record.msg, record.args = redact(record.getMessage(), self.secrets), ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text, self.secrets)
         return True
 
 
@@ -121,7 +129,7 @@ class JsonFormatter(logging.Formatter):
             **_context_of(record),
         }
         if record.exc_info:
-            line["error"] = self.formatException(record.exc_info)
+            line["error"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
@@ -141,24 +149,34 @@ class TextFormatter(logging.Formatter):
         return f"{first} [{ids}]{newline}{rest}"
 
 
-def make_handler(log_format: str, stream: TextIO | None = None) -> logging.Handler:
-    """A stream handler with the context filter and the formatter named ``json`` or ``text``."""
+def make_handler(
+    log_format: str, stream: TextIO | None = None, secrets: Sequence[str] = ()
+) -> logging.Handler:
+    """A stream handler that adds the ids, redacts, and formats as ``json`` or ``text``."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.addFilter(ContextFilter())
-    handler.addFilter(RedactFilter())
+    handler.addFilter(RedactFilter(secrets))
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     handler.set_name("gated_delivery")
     return handler
 
 
-def configure_logging(log_format: str, level: str, stream: TextIO | None = None) -> None:
+def configure_logging(
+    log_format: str, level: str, stream: TextIO | None = None, secrets: Sequence[str] = ()
+) -> None:
     """Send every record (ours, uvicorn's, Celery's) to one handler in the chosen format.
 
+    ``secrets`` (see ``redaction.secret_values``) are replaced wherever they appear.
     Replaces the handler a previous call installed; leaves a host app's other handlers be.
     """
     root = logging.getLogger()
     for handler in list(root.handlers):
         if handler.get_name() == "gated_delivery":
             root.removeHandler(handler)
-    root.addHandler(make_handler(log_format, stream))
+    root.addHandler(make_handler(log_format, stream, secrets))
     root.setLevel(level.upper())
+
+
+def configure_logging_from(settings: CoreSettings) -> None:
+    """``configure_logging`` with ``GD_LOG_FORMAT``, ``GD_LOG_LEVEL`` and the known secrets."""
+    configure_logging(settings.log_format, settings.log_level, secrets=secret_values(settings))

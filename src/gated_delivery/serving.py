@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from gated_delivery.config import CoreSettings
 from gated_delivery.errors import GatedDeliveryError
-from gated_delivery.logcontext import configure_logging
+from gated_delivery.logcontext import configure_logging_from
 
 #: The exit status of a command that could not take its port.
 PORT_IN_USE_EXIT: Final = 2
@@ -50,7 +50,7 @@ def run(app: Any, sock: socket.socket, settings: CoreSettings, **options: Any) -
     """Serve ``app`` on the bound ``sock`` until interrupted, logging as the settings say."""
     import uvicorn
 
-    configure_logging(settings.log_format, settings.log_level)
+    configure_logging_from(settings)
     config = uvicorn.Config(
         app,
         log_config=None,  # uvicorn's records go through our handler, in our format
