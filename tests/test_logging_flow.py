@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 import io
 import json
 import logging
@@ -18,7 +16,7 @@ from gated_delivery.catalogue import add_product_file
 from gated_delivery.logcontext import make_handler
 from gated_delivery.models import Product
 from gated_delivery.runtime import Runtime
-from gated_delivery.testing import FakeProvider, checkout
+from gated_delivery.testing import FakeProvider, checkout, download_link
 from gated_delivery.testing.pytest_plugin import TEST_SECRET_KEY
 
 RunJobs = Callable[[], Awaitable[int]]
@@ -61,21 +59,11 @@ async def _sale(
     body, headers = fake.notification(attempt_id)
     assert (await client.post("/payments/fake/notify", content=body, headers=headers)).is_success
     await run_jobs()
-    link = _link(rt)
+    link = download_link(rt.settings.mail_dir)
     assert (await client.post(link)).status_code == 200
     assert (await client.post(link)).status_code == 410  # used up
     await run_jobs()
     return order_id, [link.rsplit("/", 1)[1], headers["x-fake-signature"]]
-
-
-def _link(rt: Runtime) -> str:
-    for path in rt.settings.mail_dir.glob("*.eml"):
-        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-        body = message.get_body(preferencelist=("plain",))  # type: ignore[attr-defined]
-        found = re.search(r"http://testserver(/download/\S+)", body.get_content())
-        if found:
-            return found.group(1)
-    raise AssertionError("no link mail")
 
 
 @pytest.fixture

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
-import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -22,7 +19,7 @@ from gated_delivery.delivery import RENEWALS_PER_CLIENT_PER_HOUR, client_fingerp
 from gated_delivery.models import AuditEvent, Order, Product
 from gated_delivery.orders import create_order
 from gated_delivery.runtime import Runtime
-from gated_delivery.testing import FakeProvider, pay_with_fake
+from gated_delivery.testing import FakeProvider, download_link, pay_with_fake
 from gated_delivery.web.proxies import TrustedProxies, client_address, parse_networks
 
 RunJobs = Callable[[], Awaitable[int]]
@@ -95,13 +92,7 @@ async def _paid_link(
     transport = httpx.ASGITransport(app=_app(rt))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         await pay_with_fake(client, fake, order.id, run_jobs)
-    for mail in rt.settings.mail_dir.glob("*.eml"):
-        message = email.message_from_bytes(mail.read_bytes(), policy=email.policy.default)
-        body = message.get_body(preferencelist=("plain",))  # type: ignore[attr-defined]
-        found = re.search(r"http://testserver(/download/\S+)", body.get_content())
-        if found:
-            return found.group(1)
-    raise AssertionError("no link mail")
+    return download_link(rt.settings.mail_dir)
 
 
 def _app(rt: Runtime) -> Any:

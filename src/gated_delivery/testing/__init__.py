@@ -7,7 +7,7 @@ Installing gated-delivery registers the pytest plugin ``gated_delivery.testing.p
 from gated_delivery.sandbox.fake_provider import FakeProvider
 from gated_delivery.testing.clock import FrozenClock
 from gated_delivery.testing.contract import FakeControl, ProviderContract, SimulatorControl
-from gated_delivery.testing.flows import checkout, notify_fake, pay_with_fake
+from gated_delivery.testing.flows import checkout, download_link, notify_fake, pay_with_fake
 from gated_delivery.testing.loopback import serve
 from gated_delivery.testing.plugin_objects import ProviderPlugin
 
@@ -19,6 +19,7 @@ __all__ = [
     "ProviderPlugin",
     "SimulatorControl",
     "checkout",
+    "download_link",
     "notify_fake",
     "pay_with_fake",
     "serve",

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
+import re
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import httpx
 
@@ -44,3 +48,14 @@ async def pay_with_fake(
     await notify_fake(client, fake, attempt_id)
     await run_jobs()
     return attempt_id
+
+
+def download_link(mail_dir: Path, base_url: str = "http://testserver") -> str:
+    """The path of the first download link in the mails written to ``mail_dir``."""
+    for path in sorted(mail_dir.glob("*.eml")):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        body = message.get_body(preferencelist=("plain",))  # type: ignore[attr-defined]
+        found = re.search(re.escape(base_url) + r"(/download/\S+)", body.get_content())
+        if found:
+            return found.group(1)
+    raise AssertionError(f"no download link in the mails of {mail_dir}")
