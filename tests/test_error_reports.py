@@ -54,7 +54,7 @@ def capture() -> Iterator[tuple[Capture, int]]:
     got = Capture()
 
     class Ingest(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["content-length"]))
             encoding = self.headers.get("content-encoding", "")
             if encoding == "gzip":
@@ -111,9 +111,7 @@ def gd_plugins(gd_fake_provider: FakeProvider) -> list[object]:
 
 
 @pytest.fixture
-def gd_settings(
-    gd_settings: CoreSettings, capture: tuple[Capture, int]
-) -> Iterator[CoreSettings]:
+def gd_settings(gd_settings: CoreSettings, capture: tuple[Capture, int]) -> Iterator[CoreSettings]:
     """The test settings, reporting to the capture server, each job tried once."""
     yield gd_settings.model_copy(
         update={

@@ -123,6 +123,10 @@ class Database:
         await self.engine.dispose()
 
 
+#: Alembic's bookkeeping table, prefixed like ours (host apps share the database).
+ALEMBIC_VERSION_TABLE: Final = "gd_alembic_version"
+
+
 def alembic_config(connection: sa.Connection | None = None) -> Config:
     """An Alembic config pointing at the migrations shipped inside the package."""
     config = Config()

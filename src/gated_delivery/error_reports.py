@@ -3,8 +3,8 @@
 Only two things are reported, each explicitly: an unhandled error behind a 500 page, and a
 job that went dead. Each report is tagged with the ids bound in the log context (order,
 attempt, provider, provider reference, job) and scrubbed before it leaves: no request body,
-headers or local variables are attached, and every secret value and e-mail address is replaced by ``[redacted]`` wherever it
-appears (see ``redaction``).
+headers or local variables are attached, and every secret value and e-mail address is
+replaced by ``[redacted]`` wherever it appears (see ``redaction``).
 """
 
 from __future__ import annotations

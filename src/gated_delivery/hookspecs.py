@@ -154,6 +154,23 @@ class ProviderStatus:
 
 
 @runtime_checkable
+class CredentialCheck(Protocol):
+    """What a provider may add so that ``gated-delivery check`` can test its credentials.
+
+    Optional: a provider without it is reported as "not checked" (a warning).
+    """
+
+    async def check_credentials(self) -> str:
+        """Make one harmless authenticated call (a login, a token request) to the API.
+
+        Return a short sentence saying what was accepted; raise ``ProviderError`` when the
+        provider refuses the credentials and ``ProviderUnavailable`` when it cannot be
+        reached. Never start a payment, never include a secret in the sentence.
+        """
+        ...
+
+
+@runtime_checkable
 class PaymentProvider(Protocol):
     """A payment provider: start a payment, authenticate its webhooks, ask its server.
 

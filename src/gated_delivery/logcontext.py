@@ -16,6 +16,7 @@ import logging
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any, Final, TextIO
 
 from gated_delivery.config import CoreSettings
@@ -24,8 +25,9 @@ from gated_delivery.redaction import redact, secret_values
 #: The fields a record may carry, in the order the text format prints them.
 FIELDS: Final = ("order_id", "attempt_id", "provider", "provider_ref", "job_id", "job_kind")
 
+_NOTHING: Final[Mapping[str, str]] = MappingProxyType({})
 _context: contextvars.ContextVar[Mapping[str, str]] = contextvars.ContextVar(
-    "gated_delivery_log_context", default={}
+    "gated_delivery_log_context", default=_NOTHING
 )
 #: Ids read when a record is made, not when the block opens: a request's path parameters
 #: are known only once the router has matched, after the middleware that binds them ran.

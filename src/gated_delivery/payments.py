@@ -188,10 +188,17 @@ def buyer_details(answers: Mapping[str, Any]) -> dict[str, str]:
     return {key: str(value).strip() for key, value in found.items() if value not in (None, "")}
 
 
+def provider_urls(base_url: str, provider: str) -> dict[str, str]:
+    """The addresses a provider is given (its ``?order=`` aside): notify and return."""
+    return {
+        "notify": f"{base_url}/payments/{provider}/notify",
+        "return": f"{base_url}/payments/{provider}/return",
+    }
+
+
 def payment_request(rt: Runtime, order: Order, attempt: PaymentAttempt) -> PaymentRequest:
     """What the provider is told about this attempt."""
-    base = rt.settings.base_url
-    provider = attempt.provider
+    urls = provider_urls(rt.settings.base_url, attempt.provider)
     return PaymentRequest(
         attempt_id=attempt.id,
         order_id=order.id,
@@ -199,9 +206,9 @@ def payment_request(rt: Runtime, order: Order, attempt: PaymentAttempt) -> Payme
         description=order.product.title,
         buyer_name=order.buyer_name,
         buyer_email=order.buyer_email,
-        return_url=f"{base}/payments/{provider}/return?order={order.id}",
-        notify_url=f"{base}/payments/{provider}/notify?order={order.id}",
-        cancel_url=f"{base}/payments/{provider}/return?order={order.id}&cancelled=1",
+        return_url=f"{urls['return']}?order={order.id}",
+        notify_url=f"{urls['notify']}?order={order.id}",
+        cancel_url=f"{urls['return']}?order={order.id}&cancelled=1",
         buyer_details=buyer_details(order.answers or {}),
     )
 

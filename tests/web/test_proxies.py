@@ -87,7 +87,11 @@ async def _paid_link(
     await add_product_file(rt, product.id, path, filename="g.pdf", media_type="application/pdf")
     async with rt.db.transaction() as session:
         order: Order = await create_order(
-            session, product_slug="guide", tier_id="std", buyer_email="a@example.org", now=rt.clock.now()
+            session,
+            product_slug="guide",
+            tier_id="std",
+            buyer_email="a@example.org",
+            now=rt.clock.now(),
         )
     transport = httpx.ASGITransport(app=_app(rt))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:

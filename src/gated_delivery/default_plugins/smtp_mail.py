@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import smtplib
 import ssl
+from collections.abc import Iterator
 from email.message import EmailMessage
 
 from gated_delivery.config import CoreSettings
@@ -46,13 +48,29 @@ class SMTPMail:
             )
         return smtplib.SMTP(self.host, self.port, timeout=self.timeout_seconds)
 
+    async def check(self) -> str:
+        """Connect, secure and log in as ``send`` would, and send nothing; what went well."""
+        return await asyncio.to_thread(self._check)
+
+    def _check(self) -> str:
+        with self._session() as smtp:
+            smtp.noop()
+        tls = "TLS" if self.implicit_tls else "STARTTLS" if self.starttls else "no TLS"
+        login = "logged in" if self.username and self.password else "no login"
+        return f"{self.host}:{self.port} answered ({tls}, {login})"
+
     def _send(self, message: EmailMessage) -> None:
+        with self._session() as smtp:
+            smtp.send_message(message)
+
+    @contextlib.contextmanager
+    def _session(self) -> Iterator[smtplib.SMTP]:
         with self._connect() as smtp:
             if self.starttls:
                 smtp.starttls(context=self.tls_context)
             if self.username and self.password:
                 smtp.login(self.username, self.password.get_secret_value())
-            smtp.send_message(message)
+            yield smtp
 
 
 @hookimpl

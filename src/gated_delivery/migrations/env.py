@@ -13,6 +13,7 @@ from alembic import context
 from sqlalchemy import Connection, pool
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from gated_delivery.db import ALEMBIC_VERSION_TABLE
 from gated_delivery.models import Base
 
 target_metadata = Base.metadata
@@ -25,7 +26,7 @@ def _configure(connection: Connection) -> None:
         compare_type=True,
         # SQLite cannot ALTER most things; batch mode copies the table instead
         render_as_batch=connection.dialect.name == "sqlite",
-        version_table="gd_alembic_version",
+        version_table=ALEMBIC_VERSION_TABLE,
     )
     with context.begin_transaction():
         context.run_migrations()

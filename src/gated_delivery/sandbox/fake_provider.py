@@ -60,6 +60,14 @@ class FakeProvider:
 
     # --- the PaymentProvider protocol
 
+    async def check_credentials(self) -> str:
+        """Accepted unless told to be down or to refuse (what ``gated-delivery check`` asks)."""
+        if self.is_down:
+            raise ProviderUnavailable(self.name, "down", "the fake provider is down")
+        if self.refuse_start_with:
+            raise ProviderError(self.name, self.refuse_start_with, "credentials refused")
+        return "the fake provider accepts its secret"
+
     async def start_payment(self, request: PaymentRequest) -> PaymentStart:
         """Remember the request and send the buyer to the sandbox payment page."""
         if self.refuse_start_with:

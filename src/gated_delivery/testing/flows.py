@@ -54,8 +54,9 @@ def download_link(mail_dir: Path, base_url: str = "http://testserver") -> str:
     """The path of the first download link in the mails written to ``mail_dir``."""
     for path in sorted(mail_dir.glob("*.eml")):
         message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-        body = message.get_body(preferencelist=("plain",))  # type: ignore[attr-defined]
-        found = re.search(re.escape(base_url) + r"(/download/\S+)", body.get_content())
+        body = message.get_body(preferencelist=("plain",))
+        text = body.get_content() if body is not None else ""
+        found = re.search(re.escape(base_url) + r"(/download/\S+)", text)
         if found:
             return found.group(1)
     raise AssertionError(f"no download link in the mails of {mail_dir}")
