@@ -203,7 +203,8 @@ def test_missing_secret_key_outside_sandbox(
 
 
 def test_serve_runs_the_sandbox_app(tmp_path: Path) -> None:
-    """``gated-delivery serve --sandbox`` in its own process, as the demo starts it."""
+    """``gated-delivery serve --sandbox`` in its own process, as the demo starts it; a
+    second one on the same port says so; with GD_LOG_FORMAT=json every line is JSON."""
     import os
     import socket
     import subprocess
@@ -222,6 +223,7 @@ def test_serve_runs_the_sandbox_app(tmp_path: Path) -> None:
         "PRIVATE_MEDIA_ROOT": str(tmp_path / "media"),
         "GD_MAIL_DIR": str(tmp_path / "mail"),
         "GD_SANDBOX": "1",
+        "GD_LOG_FORMAT": "json",
     }
     subprocess.run(
         [sys.executable, "-m", "gated_delivery.cli", "db", "upgrade"], env=env, check=True
@@ -244,9 +246,26 @@ def test_serve_runs_the_sandbox_app(tmp_path: Path) -> None:
         assert answer.status_code == 200
         assert "Bac à sable" in answer.text
         assert httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).text == "ok"
+        second = subprocess.run(  # noqa: S603
+            [sys.executable, "-m", "gated_delivery.cli", "serve", "--port", str(port)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert second.returncode == 2
+        assert (
+            second.stderr
+            == f"Error: port {port} is in use: stop the other program or pass --port\n"
+        )
+        assert second.stdout == ""
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        _, errors = server.communicate(timeout=30)
+    lines = errors.decode().splitlines()
+    records = [json.loads(line) for line in lines]  # uvicorn's own lines too
+    assert any(r["logger"] == "uvicorn.access" and "/readyz" in r["message"] for r in records)
 
 
 def test_staff_create_user_then_set_password(cli: CliRunner) -> None:

@@ -126,10 +126,10 @@ def serve(host: str, port: int, sandbox: bool) -> None:
     """
     from gated_delivery.web import create_app
 
+    sock = bind_or_exit(host, port)  # first: a second server stops at once, having done nothing
     overrides: dict[str, Any] = {"sandbox": True} if sandbox else {}
     settings = _settings(**overrides)
     app = create_app(settings)
-    sock = bind_or_exit(host, port)
     click.echo(f"gated-delivery ready on http://{host}:{port}/ (Ctrl-C to stop)")
     serving.run(app, sock, settings)
 

@@ -372,3 +372,29 @@ async def test_bad_input_is_named_next_to_each_field_and_nothing_typed_is_lost(
     assert "n'est pas valide" in await page.inner_text("#champ-email .error")
     assert await page.input_value("#contact_name") == "Awa"
     assert await page.input_value("#email") == "pas une adresse"
+
+
+def test_a_second_demo_on_the_same_port_says_so_and_prints_no_url(
+    demo: Demo, tmp_path: Path
+) -> None:
+    port = demo.url.rsplit(":", 1)[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GD_", "CINETPAY_", "OM_"))}
+    env.update(GD_SANDBOX="1", GD_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/second.sqlite3")
+    second = subprocess.run(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "kit_complet", "demo", "--port", port],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert second.returncode == 2, second.stdout + second.stderr
+    assert (
+        second.stderr.strip()
+        == f"Error: port {port} is in use: stop the other program or pass --port"
+    )
+    assert "http" not in second.stdout + second.stderr
+    assert "prêt" not in second.stdout
+    assert not (tmp_path / "second.sqlite3").exists()  # nothing was prepared
+    assert httpx.get(f"{demo.url}/readyz", timeout=5).status_code == 200  # the first one lives

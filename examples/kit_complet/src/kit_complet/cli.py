@@ -69,9 +69,9 @@ def seed(sandbox: bool) -> None:
 @click.option("--sandbox", is_flag=True, help="Use the simulators (as GD_SANDBOX=1).")
 def serve(host: str, port: int, sandbox: bool) -> None:
     """Serve the app (and its embedded worker, unless GD_EMBEDDED_WORKER=0)."""
+    sock = core_cli.bind_or_exit(host, port)
     settings = _settings(sandbox)
     app = create_kit_app(settings)
-    sock = core_cli.bind_or_exit(host, port)
     click.echo(f"Kit Complet est prêt sur http://{host}:{port}/")
     serving.run(app, sock, settings)
 
