@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -222,3 +223,46 @@ def test_staff_actions_follow_the_states(
     order = _order(payment, fulfilment, review=review)
     allowed = delivery.staff_actions(order, has_final=has_final, open_attempts=open_attempts)
     assert allowed == expected
+
+
+async def test_upload_final_from_the_command_line_tells_the_type_by_content(
+    gd_client: httpx.AsyncClient,
+    gd_runtime: Runtime,
+    gd_fake_provider: FakeProvider,
+    gd_run_jobs: RunJobs,
+    tmp_path: Path,
+) -> None:
+    import asyncio
+
+    order = await new_order(gd_runtime)
+    await pay(gd_client, gd_fake_provider, order, gd_run_jobs)
+    settings = gd_runtime.settings
+    env = {
+        "GD_DATABASE_URL": settings.database_url,
+        "GD_SECRET_KEY": settings.secret,
+        "PRIVATE_MEDIA_ROOT": str(settings.private_media_root),
+        "GD_SANDBOX": "0",
+    }
+    elf = tmp_path / "final.pdf"
+    elf.write_bytes(b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 4)
+    pdf = tmp_path / "final.docx"
+    pdf.write_bytes(b"%PDF-1.7\nthe real final\n")
+
+    def upload(path: Path) -> Any:
+        return CliRunner().invoke(
+            main, ["fulfilment", "upload-final", order.id, str(path)], env=env
+        )
+
+    refused = await asyncio.to_thread(upload, elf)
+    assert refused.exit_code == 1
+    assert "file type not accepted (PDF, DOCX)" in refused.output
+    assets, *_ = await snapshot(gd_runtime)
+    assert assets == 0
+    staging = settings.private_media_root / "staff-upload"
+    assert not staging.exists() or not any(staging.iterdir())  # nothing of it was kept
+    stored = await asyncio.to_thread(upload, pdf)
+    assert stored.exit_code == 0, stored.output
+    async with gd_runtime.db.transaction() as session:
+        final = (await session.execute(sa.select(Asset))).scalar_one()
+    assert (final.media_type, final.filename) == ("application/pdf", "final.pdf")
+    assert not any(staging.iterdir())

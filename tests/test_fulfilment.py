@@ -16,13 +16,16 @@ from gated_delivery.errors import IllegalTransition, RetryLater
 from gated_delivery.hookspecs import GeneratedDocument, GenerationRequest, hookimpl
 from gated_delivery.models import Asset, AssetKind, AuditEvent, Job, JobState, Order
 from gated_delivery.money import Money
-from gated_delivery.orders import create_order
+from gated_delivery.orders import create_order, describe_order
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import FulfilmentState
 from gated_delivery.testing import FakeProvider, FrozenClock, ProviderPlugin, pay_with_fake
 
 RunJobs = Callable[[], Awaitable[int]]
 F = FulfilmentState
+
+
+USAGE = {"model": "test", "prompt_tokens": 120, "completion_tokens": 340, "duration_ms": 56}
 
 
 class ScriptedGenerator:
@@ -40,7 +43,7 @@ class ScriptedGenerator:
         if outcome is not None:
             raise outcome
         text = f"Kit pour {request.answers.get('organization_name', '?')}"
-        return GeneratedDocument(text.encode(), "kit.txt", "text/plain", {"model": "test"})
+        return GeneratedDocument(text.encode(), "kit.txt", "text/plain", dict(USAGE))
 
 
 class GeneratorPlugin:
@@ -119,6 +122,9 @@ async def test_generated_product_with_review_stops_at_draft_ready(
     chunks = [c async for c in gd_runtime.storage.open(draft.key)]
     assert b"".join(chunks) == b"Kit pour ONG Baobab"
     assert draft.size_bytes == len(b"Kit pour ONG Baobab")
+    async with gd_runtime.db.transaction() as session:
+        shown = await describe_order(session, order.id)  # what `orders show --json` prints
+    assert shown["draft"] == {"asset_id": draft.id, **USAGE}
 
 
 async def test_generated_product_without_review_is_published(

@@ -36,6 +36,7 @@ from gated_delivery.orders import create_order, describe_order
 from gated_delivery.payments import amount_refusal
 from gated_delivery.reconcile import reconcile
 from gated_delivery.runtime import Runtime, build_runtime
+from gated_delivery.uploads import FINAL_LIMITS, receive_file
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -368,17 +369,28 @@ def _file_chunks(path: Path) -> AsyncIterator[bytes]:
 @click.argument("file_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_fail_cleanly
 def fulfilment_upload_final(order_id: str, file_path: Path) -> None:
-    """Store FILE as the final document of a paid ORDER."""
+    """Store FILE as the final document of a paid ORDER (a PDF or DOCX, told by content)."""
 
     async def run(rt: Runtime) -> None:
-        asset = await delivery.upload_final(
-            rt,
-            order_id,
+        # the staff page's intake: the content, not the name, says what the file is
+        staged = await receive_file(
             _file_chunks(file_path),
-            filename=display_name(file_path.name),
-            media_type=mimetypes.guess_type(file_path.name)[0] or "application/octet-stream",
-            actor="operator",
+            rt.storage,
+            FINAL_LIMITS,
+            filename=file_path.name,
+            key_prefix="staff-upload",
         )
+        try:
+            asset = await delivery.upload_final(
+                rt,
+                order_id,
+                rt.storage.open(staged.key),
+                filename=staged.filename,
+                media_type=staged.media_type,
+                actor="operator",
+            )
+        finally:
+            await rt.storage.delete(staged.key)
         click.echo(f"final {asset.filename} stored ({asset.size_bytes} bytes, {asset.sha256})")
 
     _run(_settings(), run)

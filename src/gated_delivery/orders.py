@@ -106,11 +106,14 @@ async def describe_order(session: AsyncSession, order_id: str) -> dict[str, Any]
         await session.execute(sa.select(Job).where(Job.order_id == order_id).order_by(Job.id))
     ).scalars()
     assets = (await session.execute(sa.select(Asset).where(Asset.order_id == order_id))).scalars()
-    events = (
-        await session.execute(
-            sa.select(AuditEvent).where(AuditEvent.order_id == order_id).order_by(AuditEvent.id)
-        )
-    ).scalars()
+    events = list(
+        (
+            await session.execute(
+                sa.select(AuditEvent).where(AuditEvent.order_id == order_id).order_by(AuditEvent.id)
+            )
+        ).scalars()
+    )
+    drafts = [e.data for e in events if e.event == "draft_stored"]
     return {
         "id": order.id,
         "product": order.product.slug,
@@ -153,6 +156,8 @@ async def describe_order(session: AsyncSession, order_id: str) -> dict[str, Any]
             }
             for a in assets
         ],
+        # the latest draft's generator metadata (model, token usage, duration), as staff see it
+        "draft": dict(drafts[-1]) if drafts else None,
         "audit": [
             {
                 "at": e.created_at.isoformat(),
@@ -162,6 +167,7 @@ async def describe_order(session: AsyncSession, order_id: str) -> dict[str, Any]
                 "to": e.to_state,
                 "actor": e.actor,
                 "reason": e.reason,
+                "data": dict(e.data),
             }
             for e in events
         ],

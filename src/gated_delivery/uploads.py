@@ -801,3 +801,43 @@ async def receive_upload(
         with anyio.CancelScope(shield=True):
             await intake.discard()
         raise
+
+
+#: A final document, from the staff page or the command line: one PDF or DOCX of 50 MiB.
+FINAL_LIMITS: Final = UploadLimits(
+    max_files=1, max_file_bytes=50 * MIB, max_fields=5, allowed_media_types=frozenset({PDF, DOCX})
+)
+
+
+async def receive_file(
+    chunks: AsyncIterator[bytes],
+    storage: StorageBackend,
+    limits: UploadLimits,
+    *,
+    filename: str,
+    key_prefix: str,
+) -> ReceivedFile:
+    """Store one file that comes without a form (the command line) under the same checks.
+
+    Its type is told by its content, exactly as ``receive_upload`` does, and its size and
+    type limits are checked while it is read; ``filename`` only names it. Raises
+    ``UploadRefused`` (nothing kept) for an empty file or a broken rule.
+    """
+    if not _KEY_PREFIX.match(key_prefix):
+        raise ValueError(f"key_prefix {key_prefix!r} is not a storage key prefix")
+    name = sanitize_filename(filename)
+    incoming = _IncomingFile(
+        _Intake(storage, limits, key_prefix), "file", name, f"{key_prefix}/{new_public_id()}"
+    )
+    try:
+        async for chunk in chunks:
+            for start in range(0, len(chunk), _FEED_BYTES):
+                await incoming.write(chunk[start : start + _FEED_BYTES])
+        received = await incoming.finish()
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await incoming.discard()
+        raise
+    if received is None:
+        raise UploadRefused("type", f"« {name} » est vide", f'"{name}" is empty', filename=name)
+    return received

@@ -22,14 +22,9 @@ from gated_delivery.hookspecs import StaffUser
 from gated_delivery.models import PaymentAttempt
 from gated_delivery.states import OPEN_ATTEMPTS
 from gated_delivery.transitions import audit
-from gated_delivery.uploads import DOCX, MIB, PDF, UploadLimits, receive_upload
+from gated_delivery.uploads import FINAL_LIMITS, receive_upload
 from gated_delivery.web.staff.pages import order_detail
 from gated_delivery.web.staff.site import StaffSite, read_form
-
-#: A final document: one PDF or DOCX of at most 50 MiB.
-FINAL_LIMITS: Final = UploadLimits(
-    max_files=1, max_file_bytes=50 * MIB, max_fields=5, allowed_media_types=frozenset({PDF, DOCX})
-)
 
 Action = Callable[[StaffSite, str, dict[str, str], str], Awaitable[str]]
 
