@@ -180,6 +180,13 @@ class CoreSettings(BaseSettings):
         None, validation_alias=AliasChoices("GD_SENTRY_DSN", "sentry_dsn")
     )
 
+    # GET /metrics (Prometheus text format); off unless GD_METRICS=1
+    metrics: bool = Field(False, validation_alias=AliasChoices("GD_METRICS", "metrics"))
+    # the scraper's bearer token; unset: only loopback clients may scrape
+    metrics_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("GD_METRICS_TOKEN", "metrics_token")
+    )
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_level(cls, value: Any) -> Any:

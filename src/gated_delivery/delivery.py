@@ -17,7 +17,7 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gated_delivery import answers, mail, plugins, tokens
+from gated_delivery import answers, mail, metrics, plugins, tokens
 from gated_delivery.db import lock
 from gated_delivery.errors import ActionRefused, NotFound
 from gated_delivery.fulfilment import deliverable, move, supersede
@@ -102,7 +102,12 @@ async def send_mail(rt: Runtime, payload: dict[str, Any]) -> None:
             )
             return
         subject, text, html = mail.render(mail.environment(rt.settings), template, lang, context)
-    await rt.mail.send(mail.build_message(rt.settings, recipients, subject, text, html))
+    try:
+        await rt.mail.send(mail.build_message(rt.settings, recipients, subject, text, html))
+    except Exception:
+        metrics.MAILS.labels(template, "failed").inc()
+        raise
+    metrics.MAILS.labels(template, "sent").inc()
     # who it went to by role only: the address is personal data
     log.info("mail %s sent to the %s", template, payload["to"])
     async with rt.db.transaction() as session:

@@ -9,12 +9,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gated_delivery import logcontext
+from gated_delivery import logcontext, metrics
 from gated_delivery.db import lock
 from gated_delivery.errors import (
     InvalidInput,
@@ -34,7 +35,7 @@ from gated_delivery.hookspecs import (
 )
 from gated_delivery.intake import VERIFY_JOB, store_and_queue
 from gated_delivery.mail import mail_job
-from gated_delivery.models import Order, PaymentAttempt
+from gated_delivery.models import Notification, Order, PaymentAttempt
 from gated_delivery.money import Money
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import (
@@ -268,6 +269,7 @@ async def receive_notification(
         rt.db, provider.name, ref, now=rt.clock.now(), max_attempts=rt.settings.job_max_attempts
     )
     log.info("notification received" if is_new else "notification received again (duplicate)")
+    metrics.NOTIFICATIONS.labels(provider.name, "new" if is_new else "duplicate").inc()
     return is_new
 
 
@@ -350,6 +352,7 @@ async def verify_attempt(rt: Runtime, attempt_id: str, *, actor: str = "worker")
     status = await rt.provider(snapshot.provider).check_status(snapshot)
     logcontext.add(provider_ref=snapshot.provider_ref or status.provider_ref)
     log.info("provider check: %s reports %s", snapshot.provider, status.status.value)
+    metrics.CHECKS.labels(snapshot.provider, status.status.value).inc()
     state = await settle(rt, attempt_id, status, actor=actor)
     if status.status is ReportedStatus.PENDING and state in OPEN_ATTEMPTS:
         raise RetryLater(f"{snapshot.provider} still reports attempt {attempt_id} pending")
@@ -450,6 +453,7 @@ async def update_order_status(
                 )
             )
         ).scalar_one()
+        await _observe_time_to_paid(session, paid.id, now)
         jobs = [
             JobSpec(
                 FULFIL_JOB,
@@ -482,6 +486,18 @@ async def update_order_status(
         jobs=jobs,
         max_attempts=rt.settings.job_max_attempts,
     )
+
+
+async def _observe_time_to_paid(session: AsyncSession, attempt_id: str, now: datetime) -> None:
+    first = (
+        await session.execute(
+            sa.select(sa.func.min(Notification.received_at)).where(
+                Notification.attempt_id == attempt_id
+            )
+        )
+    ).scalar_one()
+    if first is not None:  # paid without a notification (return page, reconciler): no timing
+        metrics.TO_PAID.observe(max((now - first).total_seconds(), 0.0))
 
 
 def event_job(event: str, order_id: str, *, key: str, **payload: Any) -> JobSpec:

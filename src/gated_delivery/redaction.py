@@ -27,7 +27,14 @@ def secret_values(settings: CoreSettings | None = None) -> list[str]:
     found = [
         value.get_secret_value()
         for value in (
-            (settings.secret_key, settings.smtp_password, settings.sentry_dsn) if settings else ()
+            (
+                settings.secret_key,
+                settings.smtp_password,
+                settings.sentry_dsn,
+                settings.metrics_token,
+            )
+            if settings
+            else ()
         )
         if value is not None
     ]

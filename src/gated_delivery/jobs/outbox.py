@@ -9,7 +9,7 @@ from typing import Final
 
 import sqlalchemy as sa
 
-from gated_delivery import error_reports, logcontext
+from gated_delivery import error_reports, logcontext, metrics
 from gated_delivery.errors import RetryLater
 from gated_delivery.jobs.handlers import GIVE_UP, HANDLERS
 from gated_delivery.models import Job, JobState
@@ -105,7 +105,8 @@ async def execute(rt: Runtime, job: Job) -> JobState:
         try:
             if handler is None:
                 raise LookupError(f"no handler for job kind {job.kind!r}; is a plugin missing?")
-            await handler(rt, payload)
+            with metrics.JOB_SECONDS.labels(job.kind).time():
+                await handler(rt, payload)
         except RetryLater as exc:
             error, retry_note = str(exc), True
         except Exception as exc:
@@ -156,13 +157,18 @@ async def _record(
 
 def _log_outcome(job: Job, state: JobState, values: dict[str, object]) -> None:
     if state is JobState.DEAD:
+        outcome = "dead"
         log.error("job dead after %s tries", job.attempts)
     elif state is JobState.PENDING:
+        outcome = "retry"
         log.info("job retries after %s", values["run_after"])
     elif values["last_error"]:
+        outcome = "gave_up"
         log.warning("job gave up after %s tries; the reconciler takes over", job.attempts)
     else:
+        outcome = "done"
         log.info("job done")
+    metrics.JOB_RUNS.labels(job.kind, outcome).inc()
 
 
 def _later(now: datetime, attempts: int) -> datetime:

@@ -17,7 +17,7 @@ from gated_delivery.config import CoreSettings, check_secret_key, load_settings
 from gated_delivery.db import Database
 from gated_delivery.jobs.relay import run_jobs
 from gated_delivery.runtime import Runtime, build_runtime
-from gated_delivery.web import buy, download, notify, purchases, status
+from gated_delivery.web import buy, download, metrics, notify, purchases, status
 from gated_delivery.web.errors import exception_handlers
 from gated_delivery.web.proxies import TrustedProxies
 from gated_delivery.web.request_context import RequestLogContext
@@ -64,6 +64,8 @@ def create_app(
     all_routes.append(staff_pages(rt))  # /staff: login, orders, actions
     if rt.settings.purchases_enabled:
         all_routes += purchases.routes()  # /purchases: "Mes achats"
+    if rt.settings.metrics:
+        all_routes.append(Route("/metrics", metrics.scrape, methods=["GET"]))
     if rt.settings.sandbox:
         all_routes += plugins.sandbox_routes(rt.pm, rt.settings, rt.providers)
     with_worker = rt.settings.embedded_worker if run_worker is None else run_worker

@@ -14,7 +14,7 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from gated_delivery import delivery, logcontext, stamping, tokens
+from gated_delivery import delivery, logcontext, metrics, stamping, tokens
 from gated_delivery.db import lock
 from gated_delivery.fulfilment import move
 from gated_delivery.models import Order
@@ -76,6 +76,7 @@ async def download(request: Request) -> Response:
         stamped = await stamping.stamped_copy_for_link(rt, token_id)
     except tokens.LinkRefused as refused:
         log.info("download refused: %s", refused.problem.value)
+        metrics.DOWNLOADS.labels(refused.problem.value).inc()
         return _refusal(request, refused.problem)
     evidence = {"stamped_sha256": stamped.sha256} if stamped else None
     try:
@@ -87,6 +88,7 @@ async def download(request: Request) -> Response:
     asset = grant.asset
     logcontext.add(order_id=grant.order.id)
     log.info("download served (use %s of %s)", grant.token.use_count, grant.token.max_uses)
+    metrics.DOWNLOADS.labels("served").inc()
     quoted = quote(asset.filename, safe="")
     return StreamingResponse(
         stamped.stream() if stamped else _stream(rt, asset.key),

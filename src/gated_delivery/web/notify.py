@@ -11,6 +11,7 @@ import logging
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from gated_delivery import metrics
 from gated_delivery.errors import NotFound, NotificationRejected
 from gated_delivery.hookspecs import RawNotification
 from gated_delivery.payments import audit_rejection, buyer_returned, receive_notification
@@ -40,6 +41,8 @@ async def notify(request: Request) -> Response:
         is_new = await receive_notification(rt, provider, raw)
     except NotificationRejected as exc:
         log.warning("notification refused: %s", exc)
+        metrics.NOTIFICATIONS.labels(provider.name, "refused").inc()
+        metrics.REFUSALS.labels(provider.name, metrics.reason_label(str(exc))).inc()
         await audit_rejection(rt, provider.name, str(exc), request.query_params.get("order"))
         return PlainTextResponse(f"notification rejected: {exc}", status_code=400)
     if is_new:
