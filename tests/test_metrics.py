@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from pydantic import SecretStr
 from gated_delivery.cli import main
 from gated_delivery.config import CoreSettings
 from gated_delivery.models import Order
-from gated_delivery.testing import FakeProvider, pay_with_fake
+from gated_delivery.testing import FakeProvider, FrozenClock, checkout, pay_with_fake
 from gated_delivery.testing.pytest_plugin import TEST_SECRET_KEY
 
 RunJobs = Callable[[], Awaitable[int]]
@@ -70,6 +71,7 @@ async def test_metrics_need_the_token_and_count_from_the_database(
     assert total(found, "gd_payment_attempts", state="succeeded") == 1
     assert total(found, "gd_jobs", state="done") >= 1
     assert total(found, "gd_notification_to_paid_seconds_count") >= 1
+    assert total(found, "gd_oldest_pending_payment_seconds") == 0  # none left pending
     assert TOKEN not in scrape.text
 
 
@@ -206,3 +208,14 @@ def test_a_scrape_matches_the_database_with_a_separate_worker(
         outcomes
     )
     assert total(found, "gd_notification_to_paid_seconds_count") == paid
+
+
+async def test_the_oldest_pending_payment_shows_its_age(
+    gd_client: httpx.AsyncClient, gd_clock: FrozenClock, gd_order: Order
+) -> None:
+    await checkout(gd_client, gd_order.id)  # the buyer never comes back
+    gd_clock.advance(timedelta(hours=2))
+    scrape = await gd_client.get("/metrics", headers={"authorization": f"Bearer {TOKEN}"})
+    found = samples(scrape.text)
+    assert total(found, "gd_oldest_pending_payment_seconds") == 7200
+    assert total(found, "gd_payment_attempts", state="pending") == 1

@@ -27,6 +27,7 @@ from prometheus_client.registry import REGISTRY, Collector
 
 from gated_delivery.models import Job, JobState, Order, PaymentAttempt
 from gated_delivery.runtime import Runtime
+from gated_delivery.states import AttemptState
 
 #: Reasons are free text: keep label values few and short.
 _MAX_REASON: Final = 60
@@ -90,7 +91,20 @@ async def database_counts(rt: Runtime) -> list[Metric]:
             .where(Job.state == JobState.PENDING, Job.run_after <= now)
             .group_by(Job.kind)
         )
+        oldest = (
+            await session.execute(
+                sa.select(sa.func.min(PaymentAttempt.created_at)).where(
+                    PaymentAttempt.state == AttemptState.PENDING
+                )
+            )
+        ).scalar_one()
+        pending = GaugeMetricFamily(
+            "gd_oldest_pending_payment_seconds",
+            "Age of the oldest payment still pending (0: none)",
+            value=(now - oldest).total_seconds() if oldest else 0,
+        )
         families = [
+            pending,
             _gauge("gd_orders", "Orders per payment status", ["payment"], orders),
             _gauge("gd_payment_attempts", "Payment attempts per state", ["state"], attempts),
             _gauge("gd_jobs", "Outbox jobs per kind and state", ["kind", "state"], jobs),
