@@ -8,6 +8,7 @@ import secrets
 from typing import Final
 
 import click
+from gated_delivery_openai_docx.settings import SANDBOX_PATH, sandbox_api_key
 
 from gated_delivery import cli as core_cli
 from gated_delivery import serving, staff_accounts
@@ -98,6 +99,8 @@ def demo(host: str, port: int) -> None:
                 f"  Espace équipe  {base}/staff/",
                 f"    identifiant  {DEMO_STAFF_EMAIL}",
                 f"    mot de passe {password}",
+                f"  Simulateur OpenAI {base}{SANDBOX_PATH}/control",
+                f"    clé d'API    {sandbox_api_key(settings).get_secret_value()}",
                 "",
             ]
         )
