@@ -334,3 +334,16 @@ async def test_a_form_encoded_notification_is_accepted(om_provider: OrangeMoney)
         await om_provider.verify_notification(
             raw(attempt, json.dumps(forged).encode(), "application/json"), find
         )
+
+
+async def test_check_credentials_asks_for_a_token(
+    om_provider: OrangeMoney, om_settings: OrangeMoneySettings
+) -> None:
+    assert "issued an access token" in await om_provider.check_credentials()
+    wrong = OrangeMoney(
+        om_settings.model_copy(update={"client_secret": SecretStr("not-the-om-secret-4242")})
+    )
+    with pytest.raises(ProviderError) as refused:
+        await wrong.check_credentials()
+    assert "not-the-om-secret-4242" not in str(refused.value)
+    assert CLIENT_SECRET not in str(refused.value)

@@ -128,6 +128,12 @@ class OrangeMoney:
 
     # --- amounts
 
+    async def check_credentials(self) -> str:
+        """Ask for a new access token (``gated-delivery check``); errors say why not."""
+        self.client.tokens.forget()
+        await self.client.tokens.get()
+        return f"Orange Money issued an access token (country {self.settings.country})"
+
     def api_amount(self, amount: Money) -> int:
         """The whole-unit integer Orange takes for ``amount``; refuses what it cannot take.
 
