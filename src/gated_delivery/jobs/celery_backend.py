@@ -32,6 +32,7 @@ from gated_delivery.config import CoreSettings, load_settings
 from gated_delivery.errors import ConfigurationError
 from gated_delivery.ids import new_public_id
 from gated_delivery.jobs.outbox import claim_job, execute
+from gated_delivery.logcontext import configure_logging_from
 from gated_delivery.reconcile import reconcile
 from gated_delivery.runtime import Runtime, build_runtime
 
@@ -72,10 +73,25 @@ def make_celery(settings: CoreSettings) -> Any:
         beat_schedule=beat_schedule(settings),
         timezone="UTC",
     )
+    _use_our_logging(settings)
     runner = _JobRunner(settings)
     app.task(name=RUN_JOB, ignore_result=True)(runner.run_job)
     app.task(name=RECONCILE, ignore_result=True)(runner.reconcile)
     return app
+
+
+def _use_our_logging(settings: CoreSettings) -> None:
+    """Workers and beat log like the other processes (GD_LOG_FORMAT, GD_LOG_LEVEL).
+
+    A receiver of ``setup_logging`` stops Celery from configuring logging itself; the
+    ``dispatch_uid`` keeps it to one receiver however many apps are made.
+    """
+    from celery.signals import setup_logging
+
+    def configure(**_: Any) -> None:
+        configure_logging_from(settings)
+
+    setup_logging.connect(configure, weak=False, dispatch_uid="gated_delivery_logging")
 
 
 def beat_schedule(settings: CoreSettings) -> dict[str, dict[str, Any]]:
