@@ -177,3 +177,19 @@ def test_check_lists_each_problem_with_its_fix_and_fails(
         "mail",
     }
     assert TEST_SECRET_KEY not in as_json.output
+
+
+def test_check_reports_a_plugin_it_cannot_load(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    env = {
+        "GD_SECRET_KEY": TEST_SECRET_KEY,
+        "GD_BASE_URL": "https://shop.example.com",
+        "GD_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/empty.sqlite3",
+        "GD_STORAGE": "nowhere",
+    }
+    result = CliRunner().invoke(main, ["check"], env=env)
+    assert result.exit_code == 1
+    assert "FAIL  plugins" in result.output
+    assert "no storage backend named 'nowhere'" in result.output

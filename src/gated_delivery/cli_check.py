@@ -11,6 +11,7 @@ import click
 from pydantic import SecretStr, ValidationError
 
 from gated_delivery.config import CoreSettings, describe_validation_error, env_name
+from gated_delivery.errors import GatedDeliveryError
 from gated_delivery.golive import Finding, Level, has_failures, runtime_findings, settings_findings
 from gated_delivery.runtime import build_runtime
 
@@ -21,7 +22,11 @@ async def _findings(settings: CoreSettings) -> list[Finding]:
     findings = settings_findings(settings)
     if settings.secret_key is None:  # already a failed item; the rest is checked anyway
         settings = settings.model_copy(update={"secret_key": SecretStr(token_urlsafe(48))})
-    rt = build_runtime(settings)
+    try:
+        rt = build_runtime(settings)
+    except GatedDeliveryError as exc:  # a plugin's variables half set, say
+        fix = "set or unset the variable it names"
+        return [*findings, Finding("plugins", Level.FAIL, str(exc), fix)]
     try:
         return findings + await runtime_findings(rt)
     finally:
