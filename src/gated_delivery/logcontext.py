@@ -70,7 +70,11 @@ def bind_lazily(source: Callable[[], Mapping[str, str]]) -> Iterator[None]:
 
 
 def add(**fields: object) -> None:
-    """Add ids learnt midway (the provider's reference) until the enclosing ``bind`` ends."""
+    """Add ids learnt midway (the provider's reference) until the enclosing ``bind`` ends.
+
+    Call it only inside a ``bind`` or ``bind_lazily`` block (a request, a job): outside
+    one, the ids would stay on for whatever the task logs next.
+    """
     _context.set({**_context.get(), **_clean(fields)})
 
 

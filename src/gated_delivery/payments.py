@@ -346,14 +346,18 @@ async def verify_attempt(rt: Runtime, attempt_id: str, *, actor: str = "worker")
         if attempt is None:
             raise NotFound(f"no payment attempt {attempt_id!r}")
         snapshot = view(attempt)
-    logcontext.add(
-        order_id=snapshot.order_id, provider=snapshot.provider, provider_ref=snapshot.provider_ref
-    )
-    status = await rt.provider(snapshot.provider).check_status(snapshot)
-    logcontext.add(provider_ref=snapshot.provider_ref or status.provider_ref)
-    log.info("provider check: %s reports %s", snapshot.provider, status.status.value)
-    metrics.CHECKS.labels(snapshot.provider, status.status.value).inc()
-    state = await settle(rt, attempt_id, status, actor=actor)
+    # bound here, not by the caller: the reconciler checks many attempts in one loop
+    with logcontext.bind(
+        order_id=snapshot.order_id,
+        attempt_id=attempt_id,
+        provider=snapshot.provider,
+        provider_ref=snapshot.provider_ref,
+    ):
+        status = await rt.provider(snapshot.provider).check_status(snapshot)
+        logcontext.add(provider_ref=snapshot.provider_ref or status.provider_ref)
+        log.info("provider check: %s reports %s", snapshot.provider, status.status.value)
+        metrics.CHECKS.labels(snapshot.provider, status.status.value).inc()
+        state = await settle(rt, attempt_id, status, actor=actor)
     if status.status is ReportedStatus.PENDING and state in OPEN_ATTEMPTS:
         raise RetryLater(f"{snapshot.provider} still reports attempt {attempt_id} pending")
     return state
