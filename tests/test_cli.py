@@ -297,3 +297,32 @@ def test_staff_create_user_then_set_password(cli: CliRunner) -> None:
     missing = cli.invoke(main, ["staff", "set-password", "nobody@example.org"], input="x" * 12)
     assert missing.exit_code == 1
     assert "no staff account for nobody@example.org" in missing.output
+
+
+def test_products_add_tells_the_file_type_by_content(cli: CliRunner, tmp_path: Path) -> None:
+    elf = tmp_path / "guide.pdf"
+    elf.write_bytes(b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)))
+    refused = cli.invoke(
+        main,
+        ["products", "add", "guide", "--title", "G", "--amount", "5000", "--currency", "XOF",
+         "--file", str(elf)],
+    )  # fmt: skip
+    assert refused.exit_code == 1
+    assert "file type not accepted" in refused.output
+    assert "no products yet" in run(cli, "products", "list")  # nothing was written
+    media = tmp_path / "media"
+    assert not media.exists() or not [p for p in media.rglob("*") if p.is_file()]
+    sheet = tmp_path / "tableau.pdf"  # a PNG under a PDF's name
+    sheet.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    run(
+        cli, "products", "add", "modele", "--title", "M", "--amount", "5000", "--currency", "XOF",
+        "--file", str(sheet),
+    )  # fmt: skip
+    files = [p for p in (media / "products").rglob("*") if p.is_file()]
+    assert len(files) == 1
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "cli.sqlite3") as conn:
+        stored = conn.execute("SELECT media_type, filename FROM gd_asset").fetchall()
+    assert stored == [("image/png", "tableau.png")]
+    assert not [p for p in media.rglob("*") if p.is_file() and "staff-upload" in str(p)]

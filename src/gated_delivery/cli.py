@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import mimetypes
-import re
 import signal
 import socket
 import sys
@@ -36,7 +34,13 @@ from gated_delivery.orders import create_order, describe_order
 from gated_delivery.payments import amount_refusal
 from gated_delivery.reconcile import reconcile
 from gated_delivery.runtime import Runtime, build_runtime
-from gated_delivery.uploads import FINAL_LIMITS, receive_file
+from gated_delivery.uploads import (
+    FINAL_LIMITS,
+    PRODUCT_FILE_LIMITS,
+    ReceivedFile,
+    UploadLimits,
+    receive_file,
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -280,6 +284,8 @@ def products_add(
         if generator and generator not in rt.generators:
             known = ", ".join(sorted(rt.generators)) or "none installed"
             raise InvalidInput(f"no generator named {generator!r} ({known})")
+        # checked before the product is written: a refused file leaves nothing behind
+        kind = await _file_kind(rt, file_path, PRODUCT_FILE_LIMITS) if file_path else None
         async with rt.db.transaction() as session:
             product, tier = await upsert_product(
                 session,
@@ -292,13 +298,9 @@ def products_add(
                 generator=generator,
             )
             product_id = product.id
-        if file_path is not None:
+        if file_path is not None and kind is not None:
             await add_product_file(
-                rt,
-                product_id,
-                file_path,
-                filename=display_name(file_path.name),
-                media_type=mimetypes.guess_type(file_path.name)[0] or "application/octet-stream",
+                rt, product_id, file_path, filename=kind.filename, media_type=kind.media_type
             )
         click.echo(f"{slug}/{tier.tier_id}: {title} — {price}")
         for provider in rt.providers.values():
@@ -313,10 +315,13 @@ def products_add(
     _run(_settings(), run)
 
 
-def display_name(name: str) -> str:
-    """A file name safe to show and to put in Content-Disposition (display only)."""
-    cleaned = re.sub(r"[^\w.\- ]", "_", name).strip(" .")
-    return cleaned[:200] or "file"
+async def _file_kind(rt: Runtime, path: Path, limits: UploadLimits) -> ReceivedFile:
+    """What the file is by its content (the uploads' intake), or ``UploadRefused``."""
+    staged = await receive_file(
+        _file_chunks(path), rt.storage, limits, filename=path.name, key_prefix="staff-upload"
+    )
+    await rt.storage.delete(staged.key)
+    return staged
 
 
 @products.command("list")

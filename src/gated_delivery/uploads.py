@@ -809,6 +809,10 @@ FINAL_LIMITS: Final = UploadLimits(
 )
 
 
+#: A file every buyer of a product receives: any accepted type, up to 200 MiB.
+PRODUCT_FILE_LIMITS: Final = UploadLimits(max_files=1, max_file_bytes=200 * MIB, max_fields=5)
+
+
 async def receive_file(
     chunks: AsyncIterator[bytes],
     storage: StorageBackend,
