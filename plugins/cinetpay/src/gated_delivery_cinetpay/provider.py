@@ -23,7 +23,7 @@ from gated_delivery.hookspecs import (
 from gated_delivery.money import Money
 from gated_delivery_cinetpay import rules, status, xtoken
 from gated_delivery_cinetpay.api import DEFAULT_CHECK_RETRY_DELAYS, DEFAULT_TIMEOUT, CheckoutApi
-from gated_delivery_cinetpay.errors import PROVIDER_NAME, AmountNotAccepted
+from gated_delivery_cinetpay.errors import PROVIDER_NAME, AmountNotAccepted, CheckRefused
 from gated_delivery_cinetpay.settings import CinetPayConfig
 
 #: Notification fields kept out of the stored copy: the opaque CinetPay token.
@@ -58,6 +58,19 @@ class CinetPay:
 
     def __repr__(self) -> str:
         return f"CinetPay(api_url={self.config.api_url!r}, site_id={self.config.site_id!r})"
+
+    async def check_credentials(self) -> str:
+        """Check an unknown transaction (``gated-delivery check``): 609 or 613 refuse the keys.
+
+        The legacy API has no login: a status check is the one harmless authenticated call.
+        CinetPay's answer for an unknown transaction is undocumented; anything but a refusal
+        of the API key (609) or the site id (613) counts as accepted.
+        """
+        envelope = await self.api.check("gd-credential-check")
+        code = str(envelope.get("code", "")).strip()
+        if code in status.CREDENTIAL_CODES:
+            raise CheckRefused(code, status.CREDENTIAL_CODES[code])
+        return f"CinetPay (legacy API) did not refuse the API key and site id (answer {code})"
 
     def refuses_amount(self, amount: Money) -> str | None:
         """Why CinetPay cannot take ``amount`` (currency, whole, multiple of 5, minimum)."""

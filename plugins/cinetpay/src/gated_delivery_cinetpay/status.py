@@ -61,6 +61,12 @@ STATUSES: Final[Mapping[str, ReportedStatus]] = {
     "PENDING": ReportedStatus.PENDING,
 }
 
+#: Refusals of the credentials themselves, with what to fix.
+CREDENTIAL_CODES: Final[Mapping[str, str]] = {
+    "609": "CinetPay refused CINETPAY_API_KEY (AUTH_NOT_FOUND); copy it again from the back office",
+    "613": "CinetPay refused CINETPAY_SITE_ID (ERROR_SITE_ID_NOTVALID); copy it again",
+}
+
 #: ``data`` keys kept in the audit trail: ids and words, no phone numbers.
 _AUDITED: Final = ("status", "payment_method", "operator_id", "payment_date")
 

@@ -90,6 +90,16 @@ class CinetPayApi:
                 "status request",
             )
 
+    async def login(self) -> None:
+        """Log in now and cache the token (the credential check of ``gated-delivery check``)."""
+
+        async with self._client() as client:
+
+            async def login() -> str:
+                return await self._login(client)
+
+            await self.tokens.get(login)
+
     async def _authorised(
         self,
         client: httpx.AsyncClient,

@@ -64,6 +64,12 @@ class CinetPayV1:
     def __repr__(self) -> str:
         return f"CinetPayV1(api_url={self.config.api_url!r})"
 
+    async def check_credentials(self) -> str:
+        """Log in anew (``gated-delivery check``); ``LoginRefused`` names what to fix."""
+        self.api.tokens.forget()
+        await self.api.login()
+        return "CinetPay (current API) accepted the API key and password at login"
+
     def refuses_amount(self, amount: Money) -> str | None:
         """Why CinetPay cannot take ``amount`` (currency, whole units, 100 … 2 500 000)."""
         return rules.refusal(amount)

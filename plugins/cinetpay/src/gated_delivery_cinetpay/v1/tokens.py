@@ -66,6 +66,10 @@ class TokenCache:
             self._token = None
             return await self._login(login)
 
+    def forget(self) -> None:
+        """Drop the cached token: the next call logs in."""
+        self._token = None
+
     def _valid(self) -> str | None:
         token = self._token
         if token is None or self._clock() >= token.renew_at:
