@@ -48,6 +48,11 @@ class CollectingDeliverer:
         with self._lock:
             self._notices.append(notice)
 
+    def pending(self) -> int:
+        """How many webhooks are waiting to be taken."""
+        with self._lock:
+            return len(self._notices)
+
     def take(self) -> list[Notice]:
         """Every webhook kept since the last call, oldest first."""
         with self._lock:
