@@ -137,7 +137,9 @@ def test_the_simulator_is_mounted_only_in_sandbox_mode() -> None:
     from gated_delivery.web.app import create_app
 
     for sandbox in (False, True):
-        rt = build_runtime(core(sandbox=sandbox), plugins_extra=[wave_plugin], load_entry_points=False)
+        rt = build_runtime(
+            core(sandbox=sandbox), plugins_extra=[wave_plugin], load_entry_points=False
+        )
         app = create_app(runtime=rt, run_worker=False)
         paths = {getattr(r, "path", "") for r in app.routes}
         assert ("/sandbox/wave/v1/checkout/sessions" in paths) is sandbox

@@ -105,9 +105,10 @@ async def test_fifty_duplicate_webhooks_polls_and_the_reconciler_pay_once(
     now = int(gd_clock.now().timestamp())
     # Wave's retries of one event: the same body and id, signed again at each delivery
     copies = [
-        {"content-type": "application/json", "wave-signature": signature.sign(
-            WEBHOOK_SECRET.encode(), now - i, body
-        )}
+        {
+            "content-type": "application/json",
+            "wave-signature": signature.sign(WEBHOOK_SECRET.encode(), now - i, body),
+        }
         for i in range(COPIES)
     ]
     stop = asyncio.Event()

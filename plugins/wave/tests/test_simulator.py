@@ -48,7 +48,8 @@ def test_create_answers_the_session_object(api: httpx.Client) -> None:
     assert (session["checkout_status"], session["payment_status"]) == ("open", "processing")
     assert session["wave_launch_url"].endswith(f"/c/{session['id']}")
     assert session["last_payment_error"] is None
-    assert "transaction_id" not in session and "when_completed" not in session
+    assert "transaction_id" not in session
+    assert "when_completed" not in session
     assert session["when_expires"] > session["when_created"]
     assert api.get(f"/v1/checkout/sessions/{session['id']}").json() == session
 
@@ -80,9 +81,15 @@ def test_create_validation_errors_have_wave_shape(
 
 @pytest.mark.parametrize(
     ("authorization", "code"),
-    [(None, "missing-auth-header"), ("Basic abc", "invalid-auth"), ("Bearer nope", "no-matching-api-key")],
+    [
+        (None, "missing-auth-header"),
+        ("Basic abc", "invalid-auth"),
+        ("Bearer nope", "no-matching-api-key"),
+    ],
 )
-def test_bad_keys_are_401(wave_served: ServedSimulator, authorization: str | None, code: str) -> None:
+def test_bad_keys_are_401(
+    wave_served: ServedSimulator, authorization: str | None, code: str
+) -> None:
     headers = {"authorization": authorization} if authorization else {}
     response = httpx.get(f"{wave_served.base_url}/v1/checkout/sessions/cos-x", headers=headers)
     assert (response.status_code, response.json()["code"]) == (401, code)
@@ -127,7 +134,10 @@ def test_refund_only_a_succeeded_session_and_never_twice(
     for _ in range(2):
         assert api.post(f"/v1/checkout/sessions/{session['id']}/refund").status_code == 200
     assert wave_simulator.counters.refunds == before + 1
-    by_txn = api.get("/v1/checkout/sessions", params={"transaction_id": wave_simulator.sessions[session["id"]].transaction_id})
+    by_txn = api.get(
+        "/v1/checkout/sessions",
+        params={"transaction_id": wave_simulator.sessions[session["id"]].transaction_id},
+    )
     assert by_txn.json()["id"] == session["id"]
 
 
@@ -136,26 +146,35 @@ def test_a_session_expires_by_itself_after_its_lifetime() -> None:
     simulator = WaveSimulator(
         api_key=API_KEY, webhook_secret=WEBHOOK_SECRET, webhook_url="", clock=lambda: now[0]
     )
-    with ServedSimulator(simulator) as served, httpx.Client(
-        base_url=served.base_url, headers={"authorization": f"Bearer {API_KEY}"}
-    ) as api:
+    with (
+        ServedSimulator(simulator) as served,
+        httpx.Client(
+            base_url=served.base_url, headers={"authorization": f"Bearer {API_KEY}"}
+        ) as api,
+    ):
         session = create(api)
         now[0] += 30 * 60
-        assert api.get(f"/v1/checkout/sessions/{session['id']}").json()["checkout_status"] == "expired"
+        assert (
+            api.get(f"/v1/checkout/sessions/{session['id']}").json()["checkout_status"] == "expired"
+        )
 
 
-async def test_webhooks_are_signed_over_t_and_the_body_and_sent_to_the_registered_url(
+def test_webhooks_are_signed_over_t_and_the_body_and_sent_to_the_registered_url(
     api: httpx.Client, wave_simulator: WaveSimulator, wave_deliverer: CollectingDeliverer
 ) -> None:
     session = create(api)
     copies = api.post(f"/control/{session['id']}", data={"outcome": "succeeded", "copies": "2"})
     assert copies.json()["sent"] == 2
     notices = wave_deliverer.take()
-    assert len(notices) == 2 and notices[0].body == notices[1].body  # one event, retried
+    assert len(notices) == 2
+    assert notices[0].body == notices[1].body  # one event, retried
     notice = notices[0]
     assert notice.url == wave_simulator.webhook_url
     stamp = signature.verify(
-        WEBHOOK_SECRET.encode(), notice.headers["wave-signature"], notice.body, now=notice_time(notice)
+        WEBHOOK_SECRET.encode(),
+        notice.headers["wave-signature"],
+        notice.body,
+        now=notice_time(notice),
     )
     assert stamp == notice_time(notice)
 
@@ -164,7 +183,7 @@ def notice_time(notice: Any) -> int:
     return int(notice.headers["wave-signature"].split(",")[0][2:])
 
 
-async def test_an_early_webhook_leaves_before_the_payment_is_final(
+def test_an_early_webhook_leaves_before_the_payment_is_final(
     api: httpx.Client, wave_simulator: WaveSimulator, wave_deliverer: CollectingDeliverer
 ) -> None:
     session = create(api)

@@ -20,8 +20,10 @@ from gated_delivery.hookspecs import PaymentRequest
 from gated_delivery.money import Money
 from gated_delivery.testing import FrozenClock
 
+PRICE = Money(2500, "XOF")
 
-def request(attempt_id: str, amount: Money = Money(2500, "XOF")) -> PaymentRequest:
+
+def request(attempt_id: str, amount: Money = PRICE) -> PaymentRequest:
     base = "http://testserver/payments/wave"
     return PaymentRequest(
         attempt_id=attempt_id,

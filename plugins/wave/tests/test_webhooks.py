@@ -114,7 +114,9 @@ async def test_duplicates_of_one_event_are_stored_once_and_queue_one_check(
     await gd_run_jobs()
     assert await states(gd_runtime, attempt.id) == (AttemptState.SUCCEEDED, PaymentStatus.PAID)
     async with gd_runtime.db.transaction() as session:
-        stored = json.loads((await session.execute(sa.select(Notification.body_redacted))).scalar_one())
+        stored = json.loads(
+            (await session.execute(sa.select(Notification.body_redacted))).scalar_one()
+        )
     assert stored["type"] == "checkout.session.completed"
     assert stored["data"]["wave_id"] == session_id
     assert "restrict_payer_mobile" not in json.dumps(stored)

@@ -45,9 +45,7 @@ class WaveClient:
         self._transport = transport
         self._timeout = timeout
 
-    async def _call(
-        self, method: str, path: str, during: str, **kwargs: Any
-    ) -> httpx.Response:
+    async def _call(self, method: str, path: str, during: str, **kwargs: Any) -> httpx.Response:
         headers = {
             "authorization": f"Bearer {self.settings.secret('api_key')}",
             "accept": "application/json",
@@ -63,7 +61,8 @@ class WaveClient:
                 ) from exc
             except httpx.HTTPError as exc:
                 raise WaveUnavailable(
-                    "unreachable", f"Wave could not be reached while {during} ({type(exc).__name__})"
+                    "unreachable",
+                    f"Wave could not be reached while {during} ({type(exc).__name__})",
                 ) from exc
         if not response.is_success:
             raise error_from(response, during)
@@ -94,9 +93,7 @@ class WaveClient:
         )
         result = json_object(response, "the search answer").get("result")
         if not isinstance(result, list):
-            raise WaveError(
-                "bad_response", "the search answer has no result list", http_status=200
-            )
+            raise WaveError("bad_response", "the search answer has no result list", http_status=200)
         return [item for item in result if isinstance(item, dict)]
 
     async def expire_session(self, session_id: str) -> None:

@@ -82,9 +82,7 @@ def map_session(session: Mapping[str, Any]) -> ProviderStatus:
             ReportedStatus.PENDING, reason=reason or "Wave reports open", data=data
         )
     if checkout == protocol.EXPIRED and payment != protocol.SUCCEEDED:
-        return ProviderStatus(
-            ReportedStatus.EXPIRED, reason=f"Wave reports {words}", data=data
-        )
+        return ProviderStatus(ReportedStatus.EXPIRED, reason=f"Wave reports {words}", data=data)
     return ProviderStatus(
         ReportedStatus.SUCCEEDED,
         amount=None,
@@ -94,18 +92,19 @@ def map_session(session: Mapping[str, Any]) -> ProviderStatus:
     )
 
 
-def pick_session(sessions: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+def pick_session(sessions: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
     """The session that decides an attempt when its id was never stored: a paid one first,
     then an open one, then the newest; None when Wave has none."""
     if not sessions:
         return None
 
-    def rank(s: Mapping[str, Any]) -> tuple[int, str]:
+    def rank(s: dict[str, Any]) -> tuple[int, str]:
         paid = s.get("payment_status") == protocol.SUCCEEDED
         is_open = s.get("checkout_status") == protocol.OPEN
         return (2 if paid else 1 if is_open else 0, str(s.get("when_created", "")))
 
-    return dict(max(sessions, key=rank))
+    best = max(sessions, key=rank)
+    return dict(best)
 
 
 def redacted_event(event: Mapping[str, Any]) -> str:

@@ -177,7 +177,9 @@ def _iso(stamp: float) -> str:
     return datetime.fromtimestamp(stamp, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def error(status: int, code: str, message: str, details: list[dict[str, Any]] | None = None) -> JSONResponse:
+def error(
+    status: int, code: str, message: str, details: list[dict[str, Any]] | None = None
+) -> JSONResponse:
     """Wave's error body ``{code, message, details?}``."""
     body: dict[str, Any] = {"code": code, "message": message}
     if details:
@@ -506,7 +508,9 @@ class WaveSimulator:
         assert session is not None
         with self._lock:
             if session.payment_status != protocol.SUCCEEDED:
-                return error(400, protocol.REFUND_FAILED, "Only a succeeded payment can be refunded.")
+                return error(
+                    400, protocol.REFUND_FAILED, "Only a succeeded payment can be refunded."
+                )
             if session.refunds == 0:  # a repeat refunds nothing more (C2)
                 self.counters.refunds += 1
             session.refunds += 1
@@ -554,7 +558,8 @@ class WaveSimulator:
         )
         failed = ""
         if session.last_payment_error:
-            failed = f"<p>Dernier essai refusé : {html.escape(session.last_payment_error['message'])}</p>"
+            reason = html.escape(session.last_payment_error["message"])
+            failed = f"<p>Dernier essai refusé : {reason}</p>"
         return (
             '<!doctype html><html lang="fr"><meta charset="utf-8">'
             "<title>Wave (simulateur)</title>"
