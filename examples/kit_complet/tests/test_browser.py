@@ -79,7 +79,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     folder = tmp_path_factory.mktemp("kit-demo")
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GD_", "CINETPAY_", "OM_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GD_", "CINETPAY_", "OM_", "WAVE_"))}
     env.update(
         GD_SANDBOX="1",
         GD_DATABASE_URL=f"sqlite+aiosqlite:///{folder}/demo.sqlite3",
@@ -249,7 +249,11 @@ async def test_kit_complet_paid_with_cinetpay_reviewed_published_and_downloaded(
     assert "bilan-2025.txt" in await page.inner_text("main")
     buttons = await page.locator("#payer button").all_inner_texts()
     # in sandbox mode each name says "(sandbox)": the simulators stand in for the providers
-    assert [b.split(" (")[0] for b in buttons] == ["Payer avec CinetPay", "Payer avec Orange Money"]
+    assert [b.split(" (")[0] for b in buttons] == [
+        "Payer avec CinetPay",
+        "Payer avec Orange Money",
+        "Payer avec Wave",
+    ]
     await _shot(page, "kit-03-order-unpaid")
 
     # the sandbox offers CinetPay's current API, the one a new merchant account has
@@ -315,6 +319,16 @@ async def test_guide_paid_with_orange_money_is_delivered_at_once(demo: Demo, bro
     await _state(page, "payé — votre lien vous a été envoyé par e-mail")
     await _shot(page, "guide-03-order-delivered")
     downloaded = await _follow_mail_link(page, demo, "moussa@example.org", "guide-04")
+    assert downloaded == GUIDE_PDF.read_bytes()
+
+
+async def test_guide_paid_with_wave_is_delivered_at_once(demo: Demo, browser: Any) -> None:
+    page = await _phone(browser)
+    await _order_guide(page, demo, "Aminata Ba", "aminata@example.org", "wave-01")
+    await _pay(page, "wave", "Payer")
+    await _state(page, "payé — votre lien vous a été envoyé par e-mail")
+    await _shot(page, "wave-02-order-delivered")
+    downloaded = await _follow_mail_link(page, demo, "aminata@example.org", "wave-03")
     assert downloaded == GUIDE_PDF.read_bytes()
 
 

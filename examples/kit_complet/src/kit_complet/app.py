@@ -26,7 +26,7 @@ from kit_complet.files import KIT_INSTRUCTIONS, KIT_TEMPLATE
 #: The buyer's order page, where the core's mails send buyers ("suivre votre commande").
 ORDER_PAGE: Final = "/commande/{order_id}"
 #: Core defaults this app replaces: its own pages stand in for the sandbox home page, and
-#: only the CinetPay and Orange Money simulators take payments (no generic fake provider).
+#: only the providers' simulators take payments (no generic fake provider).
 REPLACED_DEFAULTS: Final = ("gated_delivery.sandbox.fake_provider", "gated_delivery.sandbox.pages")
 
 
