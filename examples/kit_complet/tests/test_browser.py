@@ -79,7 +79,11 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     folder = tmp_path_factory.mktemp("kit-demo")
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GD_", "CINETPAY_", "OM_", "WAVE_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("GD_", "CINETPAY_", "OM_", "WAVE_"))
+    }
     env.update(
         GD_SANDBOX="1",
         GD_DATABASE_URL=f"sqlite+aiosqlite:///{folder}/demo.sqlite3",
@@ -311,24 +315,23 @@ async def _order_guide(page: Page, demo: Demo, name: str, email: str, prefix: st
     return str(page.url.rsplit("/", 1)[1])
 
 
-async def test_guide_paid_with_orange_money_is_delivered_at_once(demo: Demo, browser: Any) -> None:
+@pytest.mark.parametrize(
+    ("provider", "name", "email", "prefix"),
+    [
+        ("orange-money", "Moussa Keita", "moussa@example.org", "guide"),
+        ("wave", "Aminata Ba", "aminata@example.org", "wave"),
+    ],
+)
+async def test_guide_paid_is_delivered_at_once(
+    demo: Demo, browser: Any, provider: str, name: str, email: str, prefix: str
+) -> None:
     page = await _phone(browser)
-    await _order_guide(page, demo, "Moussa Keita", "moussa@example.org", "guide-01")
-    await _shot(page, "guide-02-order-unpaid")
-    await _pay(page, "orange-money", "Payer")
+    await _order_guide(page, demo, name, email, f"{prefix}-01")
+    await _shot(page, f"{prefix}-02-order-unpaid")
+    await _pay(page, provider, "Payer")
     await _state(page, "payé — votre lien vous a été envoyé par e-mail")
-    await _shot(page, "guide-03-order-delivered")
-    downloaded = await _follow_mail_link(page, demo, "moussa@example.org", "guide-04")
-    assert downloaded == GUIDE_PDF.read_bytes()
-
-
-async def test_guide_paid_with_wave_is_delivered_at_once(demo: Demo, browser: Any) -> None:
-    page = await _phone(browser)
-    await _order_guide(page, demo, "Aminata Ba", "aminata@example.org", "wave-01")
-    await _pay(page, "wave", "Payer")
-    await _state(page, "payé — votre lien vous a été envoyé par e-mail")
-    await _shot(page, "wave-02-order-delivered")
-    downloaded = await _follow_mail_link(page, demo, "aminata@example.org", "wave-03")
+    await _shot(page, f"{prefix}-03-order-delivered")
+    downloaded = await _follow_mail_link(page, demo, email, f"{prefix}-04")
     assert downloaded == GUIDE_PDF.read_bytes()
 
 
