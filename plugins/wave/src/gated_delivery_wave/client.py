@@ -7,13 +7,15 @@ and only their code and a truncated message are kept. A request body is never lo
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import httpx
 
-from gated_delivery_wave import protocol
+from gated_delivery_wave import protocol, signature
 from gated_delivery_wave.errors import (
     WaveAuthError,
     WaveError,
@@ -32,7 +34,12 @@ TIMEOUT: Final = "timeout"
 
 
 class WaveClient:
-    """Calls Wave's checkout session endpoints for one wallet (one API key)."""
+    """Calls Wave's checkout session endpoints for one wallet (one API key).
+
+    With ``WAVE_SIGNING_SECRET`` set (a key created with request signing), every request
+    carries ``Wave-Signature: t=<now>,v1=<HMAC of t + the exact body bytes sent>``; a GET
+    signs an empty body (C2).
+    """
 
     def __init__(
         self,
@@ -40,21 +47,44 @@ class WaveClient:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        now: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
         self._transport = transport
         self._timeout = timeout
+        self._now = now
 
-    async def _call(self, method: str, path: str, during: str, **kwargs: Any) -> httpx.Response:
+    def _headers(self, content: bytes) -> dict[str, str]:
         headers = {
             "authorization": f"Bearer {self.settings.secret('api_key')}",
             "accept": "application/json",
         }
+        if content:
+            headers["content-type"] = "application/json"
+        secret = self.settings.secret("signing_secret")
+        if secret:
+            headers["wave-signature"] = signature.sign(secret.encode(), int(self._now()), content)
+        return headers
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        during: str,
+        *,
+        body: Mapping[str, Any] | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        # serialised here so that the bytes signed are the bytes sent
+        content = json.dumps(dict(body), separators=(",", ":")).encode() if body else b""
+        headers = self._headers(content)
         async with httpx.AsyncClient(
             base_url=self.settings.api_url, transport=self._transport, timeout=self._timeout
         ) as http:
             try:
-                response = await http.request(method, path, headers=headers, **kwargs)
+                response = await http.request(
+                    method, path, headers=headers, content=content, params=params
+                )
             except httpx.TimeoutException as exc:
                 raise WaveUnavailable(
                     TIMEOUT, f"Wave did not answer in time while {during} ({type(exc).__name__})"
@@ -71,7 +101,7 @@ class WaveClient:
     async def create_session(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """``POST /v1/checkout/sessions``: the new session. Never retried blindly by callers."""
         response = await self._call(
-            "POST", protocol.SESSIONS_PATH, "creating a checkout session", json=dict(body)
+            "POST", protocol.SESSIONS_PATH, "creating a checkout session", body=body
         )
         return json_object(response, "the created session")
 
@@ -148,7 +178,8 @@ def error_from(response: httpx.Response, during: str) -> WaveError:
     if status in (httpx.codes.UNAUTHORIZED, httpx.codes.FORBIDDEN):
         return WaveAuthError(
             code,
-            f"{message} (check WAVE_API_KEY: made for this wallet, with Checkout ticked)",
+            f"{message} (check WAVE_API_KEY: made for this wallet, with Checkout ticked; "
+            "and WAVE_SIGNING_SECRET if the key was made with request signing)",
             http_status=status,
         )
     if code == protocol.REFUND_FAILED:

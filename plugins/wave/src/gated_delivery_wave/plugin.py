@@ -33,6 +33,7 @@ def simulator_for(provider: Wave, settings: CoreSettings) -> WaveSimulator:
         webhook_url=settings.base_url + NOTIFY_PATH,
         strategy=config.webhook_strategy,
         prefix=SANDBOX_PREFIX,
+        signing_secret=config.secret("signing_secret") or None,
     )
 
 

@@ -81,7 +81,9 @@ class Wave:
         clock: Clock = _utc_now,
     ) -> None:
         self.settings = settings
-        self.client = WaveClient(settings, transport=transport, timeout=timeout)
+        self.client = WaveClient(
+            settings, transport=transport, timeout=timeout, now=lambda: clock().timestamp()
+        )
         self._clock = clock
 
     def __repr__(self) -> str:

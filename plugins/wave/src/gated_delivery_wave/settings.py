@@ -38,6 +38,7 @@ VARIABLES: Final = (
     "WAVE_AGGREGATED_MERCHANT_ID",
     "WAVE_WEBHOOK_STRATEGY",
     "WAVE_WEBHOOK_TOLERANCE_SECONDS",
+    "WAVE_SIGNING_SECRET",
 )
 #: The variables without a default.
 REQUIRED: Final = ("WAVE_API_KEY", "WAVE_WEBHOOK_SECRET")
@@ -61,6 +62,8 @@ class WaveSettings(BaseSettings):
     aggregated_merchant_id: str | None = None
     webhook_strategy: WebhookStrategy = "signing"
     webhook_tolerance_seconds: int = DEFAULT_TOLERANCE_SECONDS
+    #: only for a key created with request signing (``wave_sn_AKS_...``); else leave unset
+    signing_secret: SecretStr | None = None
 
     @field_validator("api_url")
     @classmethod
@@ -69,7 +72,7 @@ class WaveSettings(BaseSettings):
             raise ValueError("must start with https:// (or http:// for a local simulator)")
         return value.rstrip("/")
 
-    @field_validator("api_key", "webhook_secret")
+    @field_validator("api_key", "webhook_secret", "signing_secret")
     @classmethod
     def _check_secret(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value().strip()) < MIN_SECRET_LENGTH:
@@ -96,7 +99,7 @@ class WaveSettings(BaseSettings):
         values = {"WAVE_API_KEY": self.api_key, "WAVE_WEBHOOK_SECRET": self.webhook_secret}
         return [name for name in REQUIRED if values[name] is None]
 
-    def secret(self, field: Literal["api_key", "webhook_secret"]) -> str:
+    def secret(self, field: Literal["api_key", "webhook_secret", "signing_secret"]) -> str:
         """The value of a secret field (empty when unset): unwrap only where it is used."""
         value: SecretStr | None = getattr(self, field)
         return value.get_secret_value() if value is not None else ""

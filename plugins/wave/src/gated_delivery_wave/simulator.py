@@ -262,6 +262,7 @@ class WaveSimulator:
         lifetime_seconds: float = protocol.SESSION_LIFETIME.total_seconds(),
         clock: Callable[[], float] = time.time,
         http_hosts: frozenset[str] = LOOPBACK,
+        signing_secret: str | None = None,
     ) -> None:
         self._api_key = api_key
         self._webhook_secret = webhook_secret
@@ -274,6 +275,7 @@ class WaveSimulator:
         self.lifetime_seconds = lifetime_seconds
         self._clock = clock
         self.http_hosts = http_hosts
+        self._signing_secret = signing_secret
         self.sessions: dict[str, Session] = {}
         self.misbehaviour = Misbehaviour()
         self.counters = Counters()
@@ -387,7 +389,7 @@ class WaveSimulator:
 
     # --- in front of every API call
 
-    def _gate(self, request: Request) -> Response | None:
+    async def _gate(self, request: Request) -> Response | None:
         header = request.headers.get("authorization", "")
         if not header:
             return error(401, "missing-auth-header", "Missing Authorization header.")
@@ -395,6 +397,17 @@ class WaveSimulator:
             return error(401, "invalid-auth", "Authorization must be 'Bearer <api key>'.")
         if not hmac.compare_digest(header[7:].encode(), self._api_key.encode()):
             return error(401, "no-matching-api-key", "No API key matches the one given.")
+        if self._signing_secret is not None:
+            try:  # a key made with request signing: every request is signed (DOC)
+                signature.verify(
+                    self._signing_secret.encode(),
+                    request.headers.get(protocol.SIGNATURE_HEADER, ""),
+                    await request.body(),
+                    now=self._clock(),
+                )
+            except signature.SignatureInvalid:
+                # Wave's code for this was not seen (?): ours
+                return error(401, "invalid-signature", "The request signature is not valid.")
         with self._lock:
             self.counters.api_calls += 1
             if self.misbehaviour.fail_next > 0:
@@ -406,7 +419,7 @@ class WaveSimulator:
         return JSONResponse(session.as_json(self.business_name))
 
     async def _sessions(self, request: Request) -> Response:
-        refused = self._gate(request)
+        refused = await self._gate(request)
         if refused is not None:
             return refused
         if request.method == "GET":
@@ -458,7 +471,7 @@ class WaveSimulator:
         return self._json(found[0])
 
     async def _search(self, request: Request) -> Response:
-        refused = self._gate(request)
+        refused = await self._gate(request)
         if refused is not None:
             return refused
         reference = request.query_params.get("client_reference")
@@ -470,8 +483,8 @@ class WaveSimulator:
         found = [s for s in (self.session(i) for i in ids) if s is not None]
         return JSONResponse({"result": [s.as_json(self.business_name) for s in found]})
 
-    def _found(self, request: Request) -> tuple[Session | None, Response | None]:
-        refused = self._gate(request)
+    async def _found(self, request: Request) -> tuple[Session | None, Response | None]:
+        refused = await self._gate(request)
         if refused is not None:
             return None, refused
         session = self.session(request.path_params["id"])
@@ -480,7 +493,7 @@ class WaveSimulator:
         return session, None
 
     async def _get(self, request: Request) -> Response:
-        session, refused = self._found(request)
+        session, refused = await self._found(request)
         if refused is None and self.misbehaviour.get_down:
             refused = error(500, protocol.INTERNAL_ERROR, "Internal server error.")
         if refused is not None:
@@ -489,7 +502,7 @@ class WaveSimulator:
         return self._json(session)
 
     async def _expire_call(self, request: Request) -> Response:
-        session, refused = self._found(request)
+        session, refused = await self._found(request)
         if refused is not None:
             return refused
         assert session is not None
@@ -502,7 +515,7 @@ class WaveSimulator:
         return Response(status_code=200)  # empty body (C2); already expired: 200 too (?)
 
     async def _refund(self, request: Request) -> Response:
-        session, refused = self._found(request)
+        session, refused = await self._found(request)
         if refused is not None:
             return refused
         assert session is not None
