@@ -69,6 +69,8 @@ async def test_a_503_on_create_opens_nothing_and_a_new_start_opens_one(
 async def test_a_currency_wave_does_not_take_is_refused_before_sending(
     wave_provider: Wave, gd_provider_control: WaveControl
 ) -> None:
+    assert wave_provider.refuses_amount(PRICE) is None
+    assert "not EUR" in (wave_provider.refuses_amount(Money(1250, "EUR")) or "")
     calls = gd_provider_control.control()["api_calls"]
     with pytest.raises(WaveRequestInvalid, match="not EUR"):
         await wave_provider.start_payment(request("attempt-eur", Money(1250, "EUR")))

@@ -30,6 +30,7 @@ from gated_delivery.hookspecs import (
     RawNotification,
     ReportedStatus,
 )
+from gated_delivery.money import Money
 from gated_delivery_wave import protocol, signature
 from gated_delivery_wave.amounts import api_amount
 from gated_delivery_wave.client import DEFAULT_TIMEOUT, TIMEOUT, WaveClient
@@ -90,6 +91,17 @@ class Wave:
         return f"Wave(api_url={self.settings.api_url!r})"
 
     # --- start
+
+    def refuses_amount(self, amount: Money) -> str | None:
+        """Why Wave cannot take ``amount`` (a currency it has no wallet in), or None.
+
+        The core then leaves Wave out of that order's checkout.
+        """
+        try:
+            api_amount(amount)
+        except WaveRequestInvalid as exc:
+            return exc.provider_message
+        return None
 
     async def start_payment(self, request: PaymentRequest) -> PaymentStart:
         """Open a checkout session and send the buyer to its ``wave_launch_url``.
