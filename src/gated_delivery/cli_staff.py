@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import TypeVar
 
 import click
 
 from gated_delivery import staff_accounts
 from gated_delivery.config import load_settings
 from gated_delivery.errors import GatedDeliveryError
-from gated_delivery.runtime import build_runtime
+from gated_delivery.runtime import Runtime, build_runtime
+from gated_delivery.text import terminal_safe
+
+T = TypeVar("T")
 
 
 @click.group()
@@ -28,45 +34,74 @@ def _read_password() -> str:
     return sys.stdin.readline().rstrip("\r\n")
 
 
+def _run(job: Callable[[Runtime], Awaitable[T]]) -> T:
+    """Run ``job`` on a runtime built from the environment; our errors end in one line."""
+
+    async def main() -> T:
+        rt = build_runtime(load_settings())
+        try:
+            return await job(rt)
+        finally:
+            await rt.close()
+
+    try:
+        return asyncio.run(main())
+    except GatedDeliveryError as exc:
+        raise click.ClickException(terminal_safe(exc)) from None
+
+
+def _echo(message: str) -> None:
+    click.echo(terminal_safe(message))
+
+
 @staff.command("create-user")
 @click.argument("email")
 @click.option("--name", default="", help="Name shown on the staff pages.")
 def create_user(email: str, name: str) -> None:
     """Create a staff account; the password is asked twice, or read from stdin if piped."""
     password = _read_password()
-    settings = load_settings()
 
-    async def run() -> str:
-        rt = build_runtime(settings)
-        try:
-            account = await staff_accounts.create_account(rt, email, password, display_name=name)
-            return account.email
-        finally:
-            await rt.close()
+    async def run(rt: Runtime) -> str:
+        account = await staff_accounts.create_account(rt, email, password, display_name=name)
+        return account.email
 
-    try:
-        created = asyncio.run(run())
-    except GatedDeliveryError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"staff account {created} created")
+    _echo(f"staff account {_run(run)} created")
 
 
 @staff.command("set-password")
 @click.argument("email")
 def set_password(email: str) -> None:
-    """Give a staff account a new password, asked twice or read from stdin if piped."""
+    """Give a staff account a new password (asked twice, or read from stdin if piped).
+
+    Every open session of the account ends: log in again with the new password.
+    """
     password = _read_password()
-    settings = load_settings()
+    _run(lambda rt: staff_accounts.set_password(rt, email, password))
+    _echo(f"password of {email.strip().lower()} changed; its sessions are ended")
 
-    async def run() -> None:
-        rt = build_runtime(settings)
-        try:
-            await staff_accounts.set_password(rt, email, password)
-        finally:
-            await rt.close()
 
-    try:
-        asyncio.run(run())
-    except GatedDeliveryError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"password of {email.strip().lower()} changed")
+@staff.command("disable")
+@click.argument("email")
+def disable(email: str) -> None:
+    """Deactivate a staff account; its open sessions end at once."""
+    _run(lambda rt: staff_accounts.disable_account(rt, email))
+    _echo(f"staff account {email.strip().lower()} disabled")
+
+
+@staff.command("lockouts")
+@click.option("--hours", default=24, show_default=True, help="How far back to look.")
+def lockouts(hours: int) -> None:
+    """List the login delays started lately: account, address hash, how long."""
+
+    async def run(rt: Runtime) -> list[str]:
+        since = rt.clock.now() - timedelta(hours=hours)
+        return [
+            f"{e.created_at:%Y-%m-%d %H:%M:%S} {e.subject_id} "
+            f"client {e.data.get('client', '?')}: {e.reason}"
+            for e in await staff_accounts.recent_lockouts(rt, since)
+        ]
+
+    lines = _run(run)
+    for line in lines:
+        _echo(line)
+    _echo(f"{len(lines)} lockout(s) in the last {hours} h")

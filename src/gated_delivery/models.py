@@ -351,6 +351,9 @@ class StaffAccount(Base):
     display_name: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(default=True)
+    # in every session cookie; raised on logout, new password or deactivation, it ends
+    # every session issued before (a stolen cookie dies with them)
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column()
 
@@ -372,3 +375,20 @@ class PurchasesLink(Base):
     expires_at: Mapped[datetime] = mapped_column()
     used_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RateCounter(Base):
+    """One counter of a rate limit (a login pair, an address, an inquiry client).
+
+    ``key`` is a keyed hash with a purpose prefix, never the e-mail or address itself. A
+    counter past its free attempts sets ``blocked_until``; one left quiet resets.
+    """
+
+    __tablename__ = "gd_rate_counter"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_attempt_at: Mapped[datetime] = mapped_column(index=True)
+    blocked_until: Mapped[datetime | None] = mapped_column()
+    # a login pair (account, address) that has logged in: exempt from the wider limits
+    trusted: Mapped[bool] = mapped_column(default=False)

@@ -1,16 +1,24 @@
 """Staff accounts of the built-in login: argon2id password hashes, login checks, rate limits.
 
-Failed logins are audit events (machine ``staff login``), so the rate limit needs no table
-of its own and every attempt is on the record. The e-mail and the client address are kept
-only as keyed hashes there: enough to count, useless to anyone reading the trail.
+Each login attempt is counted (``throttle.take``) before its password is checked, on three
+counters: the (account, address) pair, the account from any address, and the address for
+any account. Past its free attempts a counter waits a delay that doubles with each further
+attempt, capped, instead of locking for good; and a pair that has logged in before is
+exempt from the two wider counters, so an attacker elsewhere (or behind the same office
+address) delays only the addresses that never logged in. Every start of a delay is an
+audit event (``lockout``); counters hold keyed hashes, never an e-mail or an address.
+
+Password hashing and checking run in a worker thread: argon2id is slow on purpose, and the
+event loop must keep serving other requests meanwhile.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Final
 
 import sqlalchemy as sa
@@ -18,19 +26,26 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gated_delivery import throttle
 from gated_delivery.errors import InvalidInput, NotFound
 from gated_delivery.models import AuditEvent, StaffAccount
 from gated_delivery.orders import check_email
 from gated_delivery.runtime import Runtime
+from gated_delivery.text import check_single_line
 from gated_delivery.transitions import audit
 
 #: argon2-cffi's defaults are argon2id with RFC 9106's low-memory profile (64 MiB, t=3).
 HASHER: Final = PasswordHasher()
 MIN_PASSWORD_LENGTH: Final = 12
-#: Failed logins allowed per account, and per client address, in ``LOCKOUT_WINDOW``.
-FAILURES_PER_ACCOUNT: Final = 5
+#: Attempts before a delay: per (account, address), per account, per client address.
+FAILURES_PER_PAIR: Final = 5
+FAILURES_PER_ACCOUNT: Final = 20
 FAILURES_PER_CLIENT: Final = 20
+#: A counter resets after this long without an attempt.
 LOCKOUT_WINDOW: Final = timedelta(minutes=15)
+#: The first delay past the free attempts; it doubles with each attempt, up to the cap.
+FIRST_DELAY: Final = timedelta(minutes=1)
+MAX_DELAY: Final = timedelta(minutes=15)
 LOGIN_MACHINE: Final = "staff login"
 # verified when the e-mail is unknown, so that an unknown address takes as long as a known one
 _DUMMY_HASH: Final = HASHER.hash("not a real password, only here to spend time")
@@ -64,14 +79,15 @@ async def create_account(
 ) -> StaffAccount:
     """Add a staff account; ``InvalidInput`` if the address is taken or the password short."""
     email = check_email(email).lower()
-    password_hash = hash_password(password)
+    name = check_single_line(display_name.strip()[:200], field="name")
+    password_hash = await asyncio.to_thread(hash_password, password)
     async with rt.db.transaction() as session:
         taken = await session.execute(sa.select(StaffAccount.id).where(StaffAccount.email == email))
         if taken.scalar_one_or_none() is not None:
             raise InvalidInput(f"a staff account for {email} already exists", field="email")
         account = StaffAccount(
             email=email,
-            display_name=display_name.strip()[:200],
+            display_name=name,
             password_hash=password_hash,
             created_at=rt.clock.now(),
         )
@@ -82,30 +98,74 @@ async def create_account(
 
 
 async def set_password(rt: Runtime, email: str, password: str, *, actor: str = "cli") -> None:
-    """Give an account a new password; ``NotFound`` if there is no account for ``email``."""
-    email = check_email(email).lower()
-    password_hash = hash_password(password)
+    """Give an account a new password and end its sessions; ``NotFound`` if there is none."""
+    password_hash = await asyncio.to_thread(hash_password, password)
     async with rt.db.transaction() as session:
-        account = (
-            await session.execute(sa.select(StaffAccount).where(StaffAccount.email == email))
-        ).scalar_one_or_none()
-        if account is None:
-            raise NotFound(f"no staff account for {email}; create it with `staff create-user`")
+        account = await _by_email(session, email)
         account.password_hash = password_hash
+        account.session_version += 1
         _audit_account(rt, session, account.id, "password_changed", actor)
+
+
+async def disable_account(rt: Runtime, email: str, *, actor: str = "cli") -> None:
+    """Deactivate an account and end its sessions; ``NotFound`` if there is none."""
+    async with rt.db.transaction() as session:
+        account = await _by_email(session, email)
+        account.is_active = False
+        account.session_version += 1
+        _audit_account(rt, session, account.id, "account_disabled", actor)
+
+
+async def end_sessions(rt: Runtime, account_id: str, *, actor: str, event: str = "logout") -> None:
+    """End every live session of an account (logout does it: a copied cookie dies too)."""
+    async with rt.db.transaction() as session:
+        await session.execute(
+            sa.update(StaffAccount)
+            .where(StaffAccount.id == account_id)
+            .values(session_version=StaffAccount.session_version + 1)
+        )
+        _audit_account(rt, session, account_id, event, actor)
+
+
+async def _by_email(session: AsyncSession, email: str) -> StaffAccount:
+    email = check_email(email).lower()
+    account = (
+        await session.execute(
+            sa.select(StaffAccount).where(StaffAccount.email == email).with_for_update()
+        )
+    ).scalar_one_or_none()
+    if account is None:
+        raise NotFound(f"no staff account for {email}; create it with `staff create-user`")
+    return account
 
 
 def _audit_account(
     rt: Runtime, session: AsyncSession, account_id: str, event: str, actor: str
 ) -> None:
+    login_event(session, rt.clock.now(), account_id, event, actor)
+
+
+def login_event(
+    session: AsyncSession,
+    now: datetime,
+    subject: str,
+    event: str,
+    actor: str,
+    *,
+    reason: str = "",
+    data: dict[str, object] | None = None,
+) -> None:
+    """Add one event of the ``staff login`` machine (logins, failures, lockouts, changes)."""
     audit(
         session,
-        now=rt.clock.now(),
+        now=now,
         order_id=None,
         machine=LOGIN_MACHINE,
-        subject_id=account_id,
+        subject_id=subject,
         event=event,
         actor=actor,
+        reason=reason,
+        data=data,
     )
 
 
@@ -116,57 +176,65 @@ async def get_active(rt: Runtime, account_id: str) -> StaffAccount | None:
     return account if account is not None and account.is_active else None
 
 
+def login_rules(rt: Runtime, email: str, client_ip: str) -> list[throttle.Rule]:
+    """The three counters of a login attempt by ``email`` from ``client_ip``."""
+    pair = "login-pair:" + keyed_hash(rt, "staff-pair", f"{email}\n{client_ip}")
+    delay = throttle.doubling(FIRST_DELAY, MAX_DELAY)
+    return [
+        throttle.Rule(pair, FAILURES_PER_PAIR, LOCKOUT_WINDOW, delay, scope="account+address"),
+        throttle.Rule(
+            "login-account:" + keyed_hash(rt, "staff-account", email),
+            FAILURES_PER_ACCOUNT,
+            LOCKOUT_WINDOW,
+            delay,
+            scope="account",
+            exempt_if_trusted=pair,
+        ),
+        throttle.Rule(
+            "login-client:" + keyed_hash(rt, "staff-client", client_ip),
+            FAILURES_PER_CLIENT,
+            LOCKOUT_WINDOW,
+            delay,
+            scope="address",
+            exempt_if_trusted=pair,
+        ),
+    ]
+
+
 async def log_in(rt: Runtime, email: str, password: str, client_ip: str) -> LoginResult:
-    """Check a login, rate-limited per account and per client; every outcome is audited."""
+    """Check a login: counted first, then the password (in a thread); outcomes audited."""
     now = rt.clock.now()
     email = email.strip().lower()[:320]
-    account_key = keyed_hash(rt, "staff-account", email)
+    rules = login_rules(rt, email, client_ip)
     client_key = keyed_hash(rt, "staff-client", client_ip)
     async with rt.db.transaction() as session:
-        recent = (
-            sa.select(sa.func.count())
-            .select_from(AuditEvent)
-            .where(
-                AuditEvent.machine == LOGIN_MACHINE,
-                AuditEvent.event == "failed",
-                AuditEvent.created_at > now - LOCKOUT_WINDOW,
-            )
-        )
-        by_account = (
-            await session.execute(recent.where(AuditEvent.subject_id == account_key))
-        ).scalar_one()
-        by_client = (
-            await session.execute(recent.where(AuditEvent.data["client"].as_string() == client_key))
-        ).scalar_one()
+        taken = await throttle.take(session, rules, now=now)
         account = (
             await session.execute(sa.select(StaffAccount).where(StaffAccount.email == email))
         ).scalar_one_or_none()
-    if by_account >= FAILURES_PER_ACCOUNT or by_client >= FAILURES_PER_CLIENT:
-        await _record(rt, account_key, "rate_limited", client_key)
+    if not taken.allowed:
         return LoginResult(None, "rate_limited")
-    if not _password_matches(account.password_hash if account else None, password):
-        await _record(rt, account_key, "failed", client_key)
+    subject = account.id if account else rules[1].key.split(":", 1)[1]
+    stored = account.password_hash if account else None
+    matches = await asyncio.to_thread(_password_matches, stored, password)
+    if not matches or account is None or not account.is_active:
+        # the delays were set when the attempt was counted; a failure makes them lockouts
+        await _record_failure(rt, subject, client_key, taken.started)
         return LoginResult(None, "bad")
-    assert account is not None  # a missing account never matches
-    if not account.is_active:
-        await _record(rt, account_key, "failed", client_key)
-        return LoginResult(None, "bad")
+    rehashed = (
+        await asyncio.to_thread(HASHER.hash, password)
+        if HASHER.check_needs_rehash(account.password_hash)  # parameters were raised since
+        else None
+    )
     async with rt.db.transaction() as session:
+        await throttle.forgive(session, rules[0].key, trust=True)
         fresh = await session.get(StaffAccount, account.id)
         assert fresh is not None
         fresh.last_login_at = now
-        if HASHER.check_needs_rehash(fresh.password_hash):
-            fresh.password_hash = HASHER.hash(password)  # parameters were raised since
-        audit(
-            session,
-            now=now,
-            order_id=None,
-            machine=LOGIN_MACHINE,
-            subject_id=account.id,
-            event="login",
-            actor=f"staff:{account.email}",
-            data={"client": client_key},
-        )
+        if rehashed is not None:
+            fresh.password_hash = rehashed
+        actor = f"staff:{account.email}"
+        login_event(session, now, account.id, "login", actor, data={"client": client_key})
         return LoginResult(fresh)
 
 
@@ -177,15 +245,47 @@ def _password_matches(password_hash: str | None, password: str) -> bool:
         return False
 
 
-async def _record(rt: Runtime, account_key: str, event: str, client_key: str) -> None:
+def _audit_lockout(
+    session: AsyncSession,
+    now: datetime,
+    subject: str,
+    scope: str,
+    wait: timedelta,
+    client_key: str,
+) -> None:
+    seconds = int(wait.total_seconds())
+    login_event(
+        session,
+        now,
+        subject,
+        "lockout",
+        "throttle",
+        reason=f"logins per {scope} delayed {seconds} s",
+        data={"client": client_key, "scope": scope, "seconds": seconds},
+    )
+
+
+async def recent_lockouts(rt: Runtime, since: datetime) -> list[AuditEvent]:
+    """The lockout events since ``since``, newest first (``gated-delivery staff lockouts``)."""
     async with rt.db.transaction() as session:
-        audit(
-            session,
-            now=rt.clock.now(),
-            order_id=None,
-            machine=LOGIN_MACHINE,
-            subject_id=account_key,
-            event=event,
-            actor="anonymous",
-            data={"client": client_key},
+        found = await session.execute(
+            sa.select(AuditEvent)
+            .where(
+                AuditEvent.machine == LOGIN_MACHINE,
+                AuditEvent.event == "lockout",
+                AuditEvent.created_at >= since,
+            )
+            .order_by(AuditEvent.id.desc())
+            .limit(500)
         )
+        return list(found.scalars())
+
+
+async def _record_failure(
+    rt: Runtime, subject: str, client_key: str, started: list[tuple[throttle.Rule, timedelta]]
+) -> None:
+    now = rt.clock.now()
+    async with rt.db.transaction() as session:
+        login_event(session, now, subject, "failed", "anonymous", data={"client": client_key})
+        for rule, wait in started:
+            _audit_lockout(session, now, subject, rule.scope, wait, client_key)

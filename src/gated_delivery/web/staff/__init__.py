@@ -29,7 +29,9 @@ def _logged_in(site: StaffSite, page: Page) -> Callable[[Request], Awaitable[Res
         user = await site.current_user(request)
         if user is None:
             return site.login_redirect(request)
-        return await page(site, request, user)
+        response = await page(site, request, user)
+        site.keep_alive(request, response)
+        return response
 
     return endpoint
 

@@ -9,7 +9,6 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from gated_delivery import staff_accounts
-from gated_delivery.transitions import audit
 from gated_delivery.web.staff.site import (
     LOGIN_COOKIE,
     StaffSite,
@@ -71,28 +70,20 @@ async def login(site: StaffSite, request: Request) -> Response:
         status = 429 if result.refusal == "rate_limited" else 401
         return _login_form(site, request, error=result.refusal, status_code=status)
     response = RedirectResponse(_safe_next(site, request, form.get("next", "")), status_code=303)
-    site.start_session(response, result.account.id)
+    site.start_session(response, result.account)
     response.delete_cookie(LOGIN_COOKIE, path=site.cookie_path)
     return response
 
 
 async def logout(site: StaffSite, request: Request) -> Response:
-    """``POST /staff/logout``: end the session (CSRF-checked: nobody logs you out for you)."""
+    """``POST /staff/logout``: end every session of the account (CSRF-checked)."""
     user = await site.current_user(request)
     if user is None:
         return site.login_redirect(request)
     form = await read_form(request)
     site.check_csrf(request, user, form.get("csrf"))
-    async with site.rt.db.transaction() as session:
-        audit(
-            session,
-            now=site.rt.clock.now(),
-            order_id=None,
-            machine=staff_accounts.LOGIN_MACHINE,
-            subject_id=user.id,
-            event="logout",
-            actor=f"staff:{user.email}",
-        )
+    # every session of the account ends, not only this browser's: a copied cookie too
+    await staff_accounts.end_sessions(site.rt, user.id, actor=f"staff:{user.email}")
     response = RedirectResponse(site.url(request, "/login"), status_code=303)
     site.end_session(response)
     return response

@@ -1,9 +1,13 @@
 """What every staff page shares: templates, who is logged in, the session and CSRF tokens.
 
-The built-in login keeps a signed session cookie (itsdangerous) naming the staff account and
-carrying a random nonce; the CSRF token of every form is an HMAC of that nonce, so it dies
-with the session. A host app's authenticator (the ``staff_authenticator`` hook) replaces the
-login; its CSRF token is then an HMAC of the staff user's id, still bound to the secret key.
+The built-in login keeps a signed session cookie (itsdangerous) naming the staff account, its
+session version and a random nonce; the CSRF token of every form is an HMAC of that nonce,
+so it dies with the session. The cookie is honoured only while the account's session version
+is the one it carries (logout, a new password or deactivation raise it, ending every session
+of the account), while it has been used within ``GD_STAFF_SESSION_IDLE_MINUTES`` and for at
+most ``GD_STAFF_SESSION_MAX_HOURS`` after the login. A host app's authenticator (the
+``staff_authenticator`` hook) replaces the login; its CSRF token is then an HMAC of the
+staff user's id, still bound to the secret key.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from starlette.templating import Jinja2Templates
 from gated_delivery import formats, plugins, staff_accounts
 from gated_delivery.errors import InvalidInput
 from gated_delivery.hookspecs import StaffAuthenticator, StaffUser
+from gated_delivery.models import StaffAccount
 from gated_delivery.runtime import Runtime
 from gated_delivery.web.body import read_limited
 from gated_delivery.web.staff import i18n
@@ -33,7 +38,8 @@ from gated_delivery.web.staff.words import Words
 SESSION_COOKIE: Final = "gd_staff"
 #: The login form's own CSRF cookie: there is no session yet to bind the token to.
 LOGIN_COOKIE: Final = "gd_staff_login"
-SESSION_MAX_AGE_SECONDS: Final = 12 * 3600
+#: A session's "last seen" time is renewed at most this often (each renewal sets a cookie).
+SESSION_REFRESH_SECONDS: Final = 60
 PACKAGE_TEMPLATES: Final = Path(__file__).parent / "templates"
 
 
@@ -108,22 +114,38 @@ class StaffSite:
         if self.host_auth is not None:
             return await self.host_auth.authenticate(request)
         session = self._session(request)
-        if session is None:
+        if session is None or not self._is_fresh(session):
             return None
         account = await staff_accounts.get_active(self.rt, str(session.get("uid", "")))
-        if account is None:
+        if account is None or session.get("ver") != account.session_version:
             return None
         return StaffUser(id=account.id, email=account.email, display_name=account.display_name)
+
+    def _is_fresh(self, session: dict[str, Any]) -> bool:
+        now = self.rt.clock.now().timestamp()
+        issued, seen = session.get("iat"), session.get("seen")
+        if not isinstance(issued, int | float) or not isinstance(seen, int | float):
+            return False
+        settings = self.rt.settings
+        return (
+            now - issued <= settings.staff_session_max_hours * 3600
+            and now - seen <= settings.staff_session_idle_minutes * 60
+        )
 
     def _session(self, request: Request) -> dict[str, Any] | None:
         raw = request.cookies.get(SESSION_COOKIE)
         if not raw:
             return None
         try:
-            data = self.serializer.loads(raw, max_age=SESSION_MAX_AGE_SECONDS)
+            data = self.serializer.loads(raw, max_age=self.max_age_seconds)
         except BadSignature:
             return None
         return data if isinstance(data, dict) else None
+
+    @property
+    def max_age_seconds(self) -> int:
+        """The absolute lifetime of a session, in seconds."""
+        return self.rt.settings.staff_session_max_hours * 3600
 
     def login_redirect(self, request: Request) -> Response:
         """303 to the login page, coming back here (GET) afterwards."""
@@ -132,13 +154,34 @@ class StaffSite:
             self.url(request, f"/login?next={quote(back, safe='/')}"), status_code=303
         )
 
-    def start_session(self, response: Response, account_id: str) -> None:
-        """Set the session cookie for ``account_id`` with a fresh nonce."""
-        value = self.serializer.dumps({"uid": account_id, "nonce": secrets.token_urlsafe(24)})
+    def start_session(self, response: Response, account: StaffAccount) -> None:
+        """Set the session cookie for ``account`` with a fresh nonce."""
+        now = int(self.rt.clock.now().timestamp())
+        self._set_session(
+            response,
+            {
+                "uid": account.id,
+                "ver": account.session_version,
+                "nonce": secrets.token_urlsafe(24),
+                "iat": now,
+                "seen": now,
+            },
+        )
+
+    def keep_alive(self, request: Request, response: Response) -> None:
+        """Renew the session's "last seen" time on ``response`` (the idle timeout restarts)."""
+        session = self._session(request) if self.host_auth is None else None
+        if session is None:
+            return
+        now = int(self.rt.clock.now().timestamp())
+        if now - int(session.get("seen", 0)) >= SESSION_REFRESH_SECONDS:
+            self._set_session(response, {**session, "seen": now})
+
+    def _set_session(self, response: Response, data: dict[str, Any]) -> None:
         response.set_cookie(
             SESSION_COOKIE,
-            value,
-            max_age=SESSION_MAX_AGE_SECONDS,
+            self.serializer.dumps(data),
+            max_age=self.max_age_seconds,
             httponly=True,
             samesite="lax",
             secure=self.is_secure,
