@@ -34,6 +34,7 @@ from gated_delivery.orders import create_order, describe_order
 from gated_delivery.payments import amount_refusal
 from gated_delivery.reconcile import reconcile
 from gated_delivery.runtime import Runtime, build_runtime
+from gated_delivery.text import terminal_safe
 from gated_delivery.uploads import (
     FINAL_LIMITS,
     PRODUCT_FILE_LIMITS,
@@ -46,6 +47,11 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+def echo(message: str, *, err: bool = False) -> None:
+    """Print one line with its control characters escaped (it may hold a buyer's text)."""
+    click.echo(terminal_safe(message), err=err)
+
+
 def _fail_cleanly(func: Callable[P, R]) -> Callable[P, R]:
     """Turn our typed errors into one ``Error: ...`` line and exit status 1."""
 
@@ -54,7 +60,7 @@ def _fail_cleanly(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except GatedDeliveryError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(terminal_safe(exc)) from None
 
     return wrapper
 
@@ -105,7 +111,7 @@ def db_upgrade() -> None:
     """Create or upgrade the tables (GD_DATABASE_URL) to the latest migration."""
     settings = _settings()
     _run(settings, lambda rt: rt.db.upgrade())
-    click.echo("database is up to date")
+    echo("database is up to date")
 
 
 @db.command("check")
@@ -113,7 +119,7 @@ def db_upgrade() -> None:
 def db_check() -> None:
     """Fail if the models and the migrated schema differ."""
     _run(_settings(), lambda rt: rt.db.check())
-    click.echo("schema matches the models")
+    echo("schema matches the models")
 
 
 # --- serve and worker ----------------------------------------------------------------
@@ -166,13 +172,13 @@ def worker(once: bool, relay_only: bool, ack_timeout: float) -> None:
         runner = Worker(rt)
         if once:
             count = await runner.run_once()
-            click.echo(f"ran {count} job(s)")
+            echo(f"ran {count} job(s)")
             return
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        click.echo(f"worker {runner.id} running; Ctrl-C to stop")
+        echo(f"worker {runner.id} running; Ctrl-C to stop")
         await runner.run_forever(stop)
 
     _run(settings, run)
@@ -194,13 +200,13 @@ def _relay(settings: CoreSettings, *, once: bool, relay_only: bool, ack_timeout:
     async def run(rt: Runtime) -> None:
         relay = Relay.for_celery(rt, ack_timeout_seconds=ack_timeout)
         if once:
-            click.echo(f"published {await relay.run_once()} job(s)")
+            echo(f"published {await relay.run_once()} job(s)")
             return
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        click.echo("relay running; Ctrl-C to stop")
+        echo("relay running; Ctrl-C to stop")
         await relay.run_forever(stop)
 
     _run(settings, run)
@@ -216,7 +222,7 @@ def celery_beat_schedule() -> None:
     """
     from gated_delivery.jobs.celery_backend import beat_schedule
 
-    click.echo(json.dumps(beat_schedule(_settings()), indent=2))
+    click.echo(terminal_safe(json.dumps(beat_schedule(_settings()), indent=2), json_escapes=True))
 
 
 @main.command("reconcile")
@@ -236,8 +242,8 @@ def reconcile_command(min_age: int, dry_run: bool) -> None:
     async def run(rt: Runtime) -> None:
         report = await reconcile(rt, min_age=timedelta(minutes=min_age), dry_run=dry_run)
         for line in report.lines:
-            click.echo(line)
-        click.echo(report.summary())
+            echo(line)
+        echo(report.summary())
 
     _run(_settings(), run)
 
@@ -302,11 +308,11 @@ def products_add(
             await add_product_file(
                 rt, product_id, file_path, filename=kind.filename, media_type=kind.media_type
             )
-        click.echo(f"{slug}/{tier.tier_id}: {title} — {price}")
+        echo(f"{slug}/{tier.tier_id}: {title} — {price}")
         for provider in rt.providers.values():
             refusal = amount_refusal(provider, price)
             if refusal is not None:
-                click.echo(
+                echo(
                     f"warning: {provider.display_name} will not be offered for "
                     f"{slug}/{tier.tier_id}: {refusal}",
                     err=True,
@@ -333,7 +339,7 @@ def products_list() -> None:
         async with rt.db.transaction() as session:
             found = await list_products(session)
             if not found:
-                click.echo("no products yet; add one with `gated-delivery products add`")
+                echo("no products yet; add one with `gated-delivery products add`")
             for product in found:
                 flags = [
                     f
@@ -343,11 +349,11 @@ def products_list() -> None:
                     )
                     if on
                 ]
-                click.echo(
+                echo(
                     f"{product.slug}: {product.title}" + (f" [{', '.join(flags)}]" if flags else "")
                 )
                 for tier in product.tiers:
-                    click.echo(f"  {tier.tier_id}: {tier.label} — {tier.price}")
+                    echo(f"  {tier.tier_id}: {tier.label} — {tier.price}")
 
     _run(_settings(), run)
 
@@ -396,7 +402,7 @@ def fulfilment_upload_final(order_id: str, file_path: Path) -> None:
             )
         finally:
             await rt.storage.delete(staged.key)
-        click.echo(f"final {asset.filename} stored ({asset.size_bytes} bytes, {asset.sha256})")
+        echo(f"final {asset.filename} stored ({asset.size_bytes} bytes, {asset.sha256})")
 
     _run(_settings(), run)
 
@@ -409,7 +415,7 @@ def fulfilment_publish(order_id: str) -> None:
 
     async def run(rt: Runtime) -> None:
         changed = await delivery.publish(rt, order_id, actor="operator")
-        click.echo("published; the link mail is queued" if changed else "already published")
+        echo("published; the link mail is queued" if changed else "already published")
 
     _run(_settings(), run)
 
@@ -420,7 +426,7 @@ def fulfilment_publish(order_id: str) -> None:
 def fulfilment_resend(order_id: str) -> None:
     """E-mail a fresh link to ORDER's own address."""
     _run(_settings(), lambda rt: delivery.resend(rt, order_id, actor="operator"))
-    click.echo("a new link mail is queued")
+    echo("a new link mail is queued")
 
 
 @fulfilment.command("retry-generation")
@@ -432,7 +438,7 @@ def fulfilment_retry_generation(order_id: str) -> None:
     async def run(rt: Runtime) -> int:
         return await fulfilment_steps.retry_generation(rt, order_id, actor="operator")
 
-    click.echo(f"generation round {_run(_settings(), run)} queued")
+    echo(f"generation round {_run(_settings(), run)} queued")
 
 
 @fulfilment.command("revoke")
@@ -445,7 +451,7 @@ def fulfilment_revoke(order_id: str, reason: str) -> None:
     async def run(rt: Runtime) -> int:
         return await delivery.revoke(rt, order_id, actor="operator", reason=reason)
 
-    click.echo(f"revoked; {_run(_settings(), run)} live link(s) revoked")
+    echo(f"revoked; {_run(_settings(), run)} live link(s) revoked")
 
 
 # --- orders --------------------------------------------------------------------------
@@ -479,7 +485,7 @@ def orders_create(product_slug: str, tier_id: str | None, email: str, name: str)
             )
             return order.id
 
-    click.echo(_run(_settings(), run))
+    echo(_run(_settings(), run))
 
 
 async def _only_tier(session: Any, slug: str) -> str:
@@ -510,32 +516,32 @@ def orders_show(order_id: str, as_json: bool, lang: str) -> None:
 
     info, answer_lines = _run(_settings(), run)
     if as_json:
-        click.echo(json.dumps(info, indent=2, ensure_ascii=False))
+        click.echo(terminal_safe(json.dumps(info, indent=2, ensure_ascii=False), json_escapes=True))
         return
 
     def say(kind: wording.Kind, value: str) -> str:
         return wording.state_word(kind, value, lang)
 
-    click.echo(f"order {info['id']}  {info['product']}/{info['tier']}  {info['amount']}")
-    click.echo(f"  buyer: {info['buyer']['name']} <{info['buyer']['email']}>")
-    click.echo(
+    echo(f"order {info['id']}  {info['product']}/{info['tier']}  {info['amount']}")
+    echo(f"  buyer: {info['buyer']['name']} <{info['buyer']['email']}>")
+    echo(
         f"  payment: {say('payment', info['payment'])}   "
         f"fulfilment: {say('fulfilment', info['fulfilment'])}"
     )
     if answer_lines:
-        click.echo("  answers:")
+        echo("  answers:")
         for line in answer_lines:
-            click.echo(f"    {line}")
+            echo(f"    {line}")
     for a in info["attempts"]:
-        click.echo(f"  attempt {a['id']} via {a['provider']}: {say('attempt', a['state'])}")
+        echo(f"  attempt {a['id']} via {a['provider']}: {say('attempt', a['state'])}")
     for j in info["jobs"]:
         error = f" — {j['last_error']}" if j["last_error"] else ""
-        click.echo(f"  job {j['id']} {j['kind']}: {j['state']} after {j['attempts']} tries{error}")
-    click.echo("  audit:")
+        echo(f"  job {j['id']} {j['kind']}: {j['state']} after {j['attempts']} tries{error}")
+    echo("  audit:")
     for e in info["audit"]:
         move = f" {e['from'] or ''}→{e['to']}" if e["to"] else ""
         reason = f" ({e['reason']})" if e["reason"] else ""
-        click.echo(f"    {e['at']} {e['machine']} {e['event']}{move} by {e['actor']}{reason}")
+        echo(f"    {e['at']} {e['machine']} {e['event']}{move} by {e['actor']}{reason}")
 
 
 @orders.command("export")

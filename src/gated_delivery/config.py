@@ -155,6 +155,61 @@ class CoreSettings(BaseSettings):
         default_factory=list, validation_alias=AliasChoices("GD_EXTRA_PLUGINS", "extra_plugins")
     )
 
+    # staff sessions end after this long unused, and this long after the login at the latest
+    staff_session_idle_minutes: int = Field(
+        60,
+        ge=1,
+        validation_alias=AliasChoices(
+            "GD_STAFF_SESSION_IDLE_MINUTES", "staff_session_idle_minutes"
+        ),
+    )
+    staff_session_max_hours: int = Field(
+        12,
+        ge=1,
+        le=24 * 30,
+        validation_alias=AliasChoices("GD_STAFF_SESSION_MAX_HOURS", "staff_session_max_hours"),
+    )
+    # the open (unpaid) inquiry forms: submissions per client address and per buyer e-mail
+    # in an hour, and the total size of the uploads of orders not paid yet
+    inquiries_per_client_per_hour: int = Field(
+        5,
+        ge=1,
+        validation_alias=AliasChoices(
+            "GD_INQUIRIES_PER_CLIENT_PER_HOUR", "inquiries_per_client_per_hour"
+        ),
+    )
+    inquiries_per_email_per_hour: int = Field(
+        3,
+        ge=1,
+        validation_alias=AliasChoices(
+            "GD_INQUIRIES_PER_EMAIL_PER_HOUR", "inquiries_per_email_per_hour"
+        ),
+    )
+    unpaid_upload_budget_mb: int = Field(
+        2048,
+        ge=1,
+        validation_alias=AliasChoices("GD_UNPAID_UPLOAD_BUDGET_MB", "unpaid_upload_budget_mb"),
+    )
+    # days after which the uploads of an order never paid are deleted (by the worker)
+    unpaid_retention_days: int = Field(
+        7, ge=1, validation_alias=AliasChoices("GD_UNPAID_RETENTION", "unpaid_retention_days")
+    )
+    # one mail to the admins about new unpaid inquiries at most this often (0: no such mail)
+    admin_digest_minutes: int = Field(
+        60, ge=0, validation_alias=AliasChoices("GD_ADMIN_DIGEST_MINUTES", "admin_digest_minutes")
+    )
+    # an uploaded DOCX/XLSX/ZIP whose content would inflate past these is refused
+    archive_max_uncompressed_mb: int = Field(
+        200,
+        ge=1,
+        validation_alias=AliasChoices(
+            "GD_ARCHIVE_MAX_UNCOMPRESSED_MB", "archive_max_uncompressed_mb"
+        ),
+    )
+    archive_max_ratio: int = Field(
+        100, ge=2, validation_alias=AliasChoices("GD_ARCHIVE_MAX_RATIO", "archive_max_ratio")
+    )
+
     # plugin names (a default's module name or an entry point's name) never registered:
     # a host app with its own sandbox pages turns ours off without uninstalling anything
     disabled_plugins: Annotated[list[str], NoDecode] = Field(

@@ -3,33 +3,42 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
 
 import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gated_delivery.catalogue import find_tier
 from gated_delivery.errors import InvalidInput, NotFound
 from gated_delivery.models import Asset, AuditEvent, Job, Order, PaymentAttempt
+from gated_delivery.text import check_answers, check_single_line, terminal_safe
 from gated_delivery.transitions import audit
 
-# deliberately simple: one @, a dot in the domain, no spaces; the mail server has the last word
-EMAIL: Final = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s.]{2,63}$")
 MAX_ANSWERS_BYTES: Final = 32 * 1024
 MAX_NAME_LENGTH: Final = 200
 
 
 def check_email(email: str) -> str:
-    """The address trimmed, or ``InvalidInput`` saying what is wrong with it."""
+    """The address trimmed and normalised, or ``InvalidInput`` saying what is wrong with it.
+
+    The syntax is checked by email-validator (RFC 5321/5322, internationalised addresses),
+    without DNS: the mail server has the last word on delivery.
+    """
     email = email.strip()
     if not email:
         raise InvalidInput("an e-mail address is required", field="email")
-    if len(email) > 320 or not EMAIL.match(email):
-        raise InvalidInput(f"{email[:80]!r} is not a valid e-mail address", field="email")
-    return email
+    if len(email) > 320:
+        raise InvalidInput("the e-mail address is longer than 320 characters", field="email")
+    try:
+        return validate_email(email, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        shown = terminal_safe(email[:80])
+        raise InvalidInput(
+            f"{shown!r} is not a valid e-mail address: {exc}", field="email"
+        ) from None
 
 
 async def create_order(
@@ -46,10 +55,11 @@ async def create_order(
     """Create an UNPAID order for a price tier, copying the tier's price onto the order."""
     product, tier = await find_tier(session, product_slug, tier_id)
     email = check_email(buyer_email)
-    name = buyer_name.strip()
+    name = check_single_line(buyer_name.strip(), field="name")
     if len(name) > MAX_NAME_LENGTH:
         raise InvalidInput(f"the name is longer than {MAX_NAME_LENGTH} characters", field="name")
     answers = dict(answers or {})
+    check_answers(answers)
     if len(json.dumps(answers, ensure_ascii=False).encode()) > MAX_ANSWERS_BYTES:
         raise InvalidInput("the form answers are longer than 32 KiB", field="answers")
     order = Order(

@@ -21,6 +21,8 @@ from gated_delivery.web import buy, download, metrics, notify, purchases, status
 from gated_delivery.web.errors import exception_handlers
 from gated_delivery.web.proxies import TrustedProxies
 from gated_delivery.web.request_context import RequestLogContext
+from gated_delivery.web.scripts import SCRIPTS, script_route
+from gated_delivery.web.security_headers import SecurityHeaders, is_https, simulator_prefixes
 from gated_delivery.web.staff import mount as staff_pages
 
 
@@ -36,6 +38,7 @@ def routes() -> list[BaseRoute]:
         Route("/download/{token}", download.landing, methods=["GET", "HEAD"]),
         Route("/download/{token}", download.download, methods=["POST"]),
         Route("/download/{token}/renew", download.renew, methods=["POST"]),
+        script_route("/static/return-status.js", SCRIPTS / "return-status.js"),
         Route("/healthz", status.healthz, methods=["GET"]),
         Route("/readyz", status.readyz, methods=["GET"]),
     ]
@@ -66,8 +69,10 @@ def create_app(
         all_routes += purchases.routes()  # /purchases: "Mes achats"
     if rt.settings.metrics:
         all_routes.append(Route("/metrics", metrics.scrape, methods=["GET"]))
+    simulated: list[BaseRoute] = []
     if rt.settings.sandbox:
-        all_routes += plugins.sandbox_routes(rt.pm, rt.settings, rt.providers)
+        simulated = plugins.sandbox_routes(rt.pm, rt.settings, rt.providers)
+        all_routes += simulated
     with_worker = rt.settings.embedded_worker if run_worker is None else run_worker
 
     @contextlib.asynccontextmanager
@@ -88,6 +93,11 @@ def create_app(
         # first, so that everything after it sees the client's address, not the proxy's
         Middleware(TrustedProxies, trusted=rt.settings.trusted_proxies),
         Middleware(RequestLogContext),
+        Middleware(
+            SecurityHeaders,
+            https=is_https(rt.settings.base_url),
+            simulator_prefixes=simulator_prefixes(simulated),
+        ),
     ]
     app = Starlette(
         routes=all_routes, middleware=middleware, exception_handlers=handlers, lifespan=lifespan

@@ -65,5 +65,6 @@ async def return_page(request: Request) -> Response:
             "order_id": order.id,
             "message": buyer_message(order.payment_status, order.fulfilment_status),
             "status_url": url_for_app(request, f"/orders/{order.id}/status"),
+            "script_url": url_for_app(request, "/static/return-status.js"),
         },
     )

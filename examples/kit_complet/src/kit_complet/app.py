@@ -10,9 +10,11 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import AsyncIterator, Iterable
+from pathlib import Path
 from typing import Any, Final
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount, Route
 
 from gated_delivery.clock import Clock
@@ -20,9 +22,13 @@ from gated_delivery.config import CoreSettings, check_secret_key, load_settings
 from gated_delivery.runtime import Runtime, build_runtime
 from gated_delivery.web import create_app
 from gated_delivery.web.errors import exception_handlers
+from gated_delivery.web.scripts import script_route
+from gated_delivery.web.security_headers import SecurityHeaders, is_https
 from kit_complet import pages, sandbox
 from kit_complet.files import KIT_INSTRUCTIONS, KIT_TEMPLATE
 
+#: The pages' scripts (no inline script: the Content-Security-Policy forbids them).
+STATIC: Final = Path(__file__).parent / "static"
 #: The buyer's order page, where the core's mails send buyers ("suivre votre commande").
 ORDER_PAGE: Final = "/commande/{order_id}"
 #: Core defaults this app replaces: its own pages stand in for the sandbox home page, and
@@ -64,6 +70,7 @@ def routes(with_sandbox: bool) -> list[BaseRoute]:
         Route("/guide", pages.guide_submit, methods=["POST"]),
         Route("/commande/{order_id}", pages.order_page, methods=["GET"]),
         Route("/payments/{provider}/return", pages.payment_return, methods=["GET", "POST"]),
+        script_route("/static/commande.js", STATIC / "commande.js"),
     ]
     if with_sandbox:
         found += [
@@ -103,6 +110,7 @@ def create_kit_app(
         routes=[*routes(runtime.settings.sandbox), Mount("", app=core)],
         exception_handlers=handlers,
         lifespan=lifespan,
+        middleware=[Middleware(SecurityHeaders, https=is_https(runtime.settings.base_url))],
     )
     app.state.gd = runtime
     return app

@@ -13,6 +13,7 @@ from typing import Any, Final, Literal
 
 from gated_delivery.errors import InvalidInput
 from gated_delivery.orders import check_email
+from gated_delivery.text import LINE_BREAKS, unsafe_characters
 
 Kind = Literal["text", "email", "textarea", "select", "checkboxes", "number", "radio"]
 
@@ -157,6 +158,12 @@ def _clean(field: Field, value: Any) -> Any:
             raise InvalidInput("Cochez au moins une case.")
         return list(value)
     text = str(value).strip()
+    bad = unsafe_characters(text, LINE_BREAKS if field.kind == "textarea" else ())
+    if bad:
+        raise InvalidInput(
+            f"Ce champ contient des caractères de contrôle ou invisibles ({', '.join(bad)}) : "
+            "retapez-le sans eux."
+        )
     if not text:
         if field.required:
             raise InvalidInput(_missing(field))

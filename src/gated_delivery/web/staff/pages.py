@@ -221,6 +221,29 @@ async def order_context(site: StaffSite, order_id: str, lang: str) -> dict[str, 
     }
 
 
+#: What ``?done=`` may name after a staff action; anything else shows no notice at all,
+#: so that a crafted link cannot put its own text on a trusted page.
+DONE_NOTICES: Final = frozenset(
+    {
+        "published",
+        "already_published",
+        "resent",
+        "revoked",
+        "retried",
+        "rechecked",
+        "accepted",
+        "refunded",
+        "uploaded",
+    }
+)
+
+
+def done_notice(request: Request) -> str:
+    """The ``?done=`` key of the request if it is one of ``DONE_NOTICES``, else nothing."""
+    done = request.query_params.get("done", "")
+    return done if done in DONE_NOTICES else ""
+
+
 async def order_detail(
     site: StaffSite,
     request: Request,
@@ -235,7 +258,7 @@ async def order_detail(
     return site.render(
         request,
         "order.html",
-        {**context, "notice": notice or request.query_params.get("done", ""), "refusal": refusal},
+        {**context, "notice": notice or done_notice(request), "refusal": refusal},
         status_code=status_code,
         user=user,
     )
