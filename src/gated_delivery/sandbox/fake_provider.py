@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from gated_delivery import safe_json
 from gated_delivery.config import CoreSettings
 from gated_delivery.errors import NotificationRejected, ProviderError, ProviderUnavailable
 from gated_delivery.hookspecs import (
@@ -90,7 +91,7 @@ class FakeProvider:
         if not hmac.compare_digest(signature, self.sign(raw.body)):
             raise NotificationRejected(f"{SIGNATURE_HEADER} does not match the body")
         try:
-            data = json.loads(raw.body)
+            data = safe_json.loads(raw.body)
             attempt_id = str(data["attempt_id"])
         except (ValueError, KeyError, TypeError):
             raise NotificationRejected("body is not the JSON the fake provider sends") from None

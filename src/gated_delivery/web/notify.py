@@ -11,7 +11,7 @@ import logging
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from gated_delivery import metrics
+from gated_delivery import metrics, safe_json
 from gated_delivery.errors import NotFound, NotificationRejected
 from gated_delivery.hookspecs import RawNotification
 from gated_delivery.payments import audit_rejection, buyer_returned, receive_notification
@@ -38,6 +38,9 @@ async def notify(request: Request) -> Response:
         path_params=dict(request.path_params),
     )
     try:
+        if safe_json.depth(raw.body) > safe_json.MAX_DEPTH:
+            # the same answer for every provider, before any of them parses the body
+            raise NotificationRejected(f"body nests deeper than {safe_json.MAX_DEPTH} levels")
         is_new = await receive_notification(rt, provider, raw)
     except NotificationRejected as exc:
         log.warning("notification refused: %s", exc)

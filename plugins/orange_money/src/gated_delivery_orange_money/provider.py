@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import httpx
 
+from gated_delivery import safe_json
 from gated_delivery.errors import MoneyError, NotificationRejected
 from gated_delivery.hookspecs import (
     AttemptView,
@@ -88,7 +89,7 @@ def read_notification(raw: RawNotification) -> dict[str, str]:
     fields: Any = None
     if raw.content_type != "application/x-www-form-urlencoded":
         try:
-            fields = json.loads(raw.body)
+            fields = safe_json.loads(raw.body)  # a deep body is refused, not a RecursionError
         except (ValueError, UnicodeDecodeError):
             fields = None
     if not isinstance(fields, dict):
