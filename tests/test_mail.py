@@ -238,6 +238,9 @@ def test_every_template_renders_in_every_language(tmp_path: Path, template: str,
         "pay_url": "http://shop.example/checkout/Abc123",
         "payment_methods": ["Orange Money", "Wave"],
     }
+    # the admins' digest lists orders: one, with what its buyer typed
+    line = {k: context[k] for k in ("order_id", "name", "email", "product", "amount")}
+    context.update(count=1, more=0, orders=[{**line, "payment": "unpaid", **context}])
     subject, text, html = mail.render(mail.environment(settings), template, lang, context)
     if template.startswith("admin_"):  # staff mails carry the answers under their labels
         assert "  - Audit financier" in text

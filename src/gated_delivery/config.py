@@ -169,10 +169,11 @@ class CoreSettings(BaseSettings):
         le=24 * 30,
         validation_alias=AliasChoices("GD_STAFF_SESSION_MAX_HOURS", "staff_session_max_hours"),
     )
-    # the open (unpaid) inquiry forms: submissions per client address and per buyer e-mail
-    # in an hour, and the total size of the uploads of orders not paid yet
+    # the open (unpaid) order forms: submissions per client address (many buyers may share
+    # one behind a carrier's NAT) and per buyer e-mail in an hour, and the total size of
+    # the uploads of orders not paid yet
     inquiries_per_client_per_hour: int = Field(
-        5,
+        20,
         ge=1,
         validation_alias=AliasChoices(
             "GD_INQUIRIES_PER_CLIENT_PER_HOUR", "inquiries_per_client_per_hour"

@@ -10,6 +10,7 @@
     ├── InvalidInput              a buyer's or operator's input was refused
     │   ├── UploadRefused         an upload over a limit or of a refused type (uploads.py)
     │   └── PriceNotAccepted      the chosen provider cannot take this price (422)
+    ├── TooManyRequests           a rate limit or a size budget was reached; try again later
     ├── NotificationRejected      a webhook failed authentication; nothing changed
     ├── ProviderError             the provider answered with an error of its own
     │   └── ProviderUnavailable   the provider could not be reached; try again later
@@ -84,6 +85,14 @@ class PriceNotAccepted(InvalidInput):
     """
 
     status_code = 422
+
+
+class TooManyRequests(GatedDeliveryError):
+    """A rate limit or a storage budget was reached (429); nothing was stored."""
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = max(1, retry_after_seconds)
 
 
 class NotificationRejected(GatedDeliveryError):

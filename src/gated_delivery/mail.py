@@ -29,6 +29,7 @@ TEMPLATES: Final = (
     "admin_order_received",
     "purchases_link",
     "payment_reminder",
+    "admin_inquiry_digest",
 )
 #: Templates whose mail carries a fresh download link.
 LINK_TEMPLATES: Final = frozenset({"file_ready", "new_link"})

@@ -154,3 +154,19 @@ async def test_checkout_with_unknown_provider_or_order_is_404(
 ) -> None:
     assert (await gd_client.post(f"/checkout/{gd_order.id}/paypal")).status_code == 404
     assert (await gd_client.post("/checkout/no-such-order/fake")).status_code == 404
+
+
+async def test_one_client_buying_past_its_limit_gets_429(
+    gd_client: httpx.AsyncClient, gd_runtime: Runtime, gd_product: Product
+) -> None:
+    gd_runtime.settings = gd_runtime.settings.model_copy(
+        update={"inquiries_per_client_per_hour": 3}
+    )
+    answers = [
+        await gd_client.post("/buy/guide/std", data={"email": f"b{n}@example.org"})
+        for n in range(5)
+    ]
+    assert [a.status_code for a in answers] == [303, 303, 303, 429, 429]
+    assert "try again later" in answers[-1].json()["error"]
+    assert int(answers[-1].headers["retry-after"]) > 0
+    assert await count(gd_runtime, Order) == 3

@@ -101,11 +101,14 @@ async def test_an_inquiry_creates_an_unpaid_order_with_its_documents_and_tells_t
     assert len(stored_files(gd_runtime)) == 2
 
     await gd_run_jobs()
+    assert list(gd_runtime.settings.mail_dir.glob("*.eml")) == []  # the digest comes later
+    gd_runtime.clock.advance(minutes=gd_runtime.settings.admin_digest_minutes)  # type: ignore[attr-defined]
+    await gd_run_jobs()
     mails = sorted(gd_runtime.settings.mail_dir.glob("*.eml"))
     assert len(mails) == 1
     notice = message_from_bytes(mails[0].read_bytes(), policy=policy.default)
     assert notice["To"] == gd_runtime.settings.admin_emails[0]
-    assert str(notice["Subject"]).startswith("Nouvelle demande (non payée)")
+    assert str(notice["Subject"]) == "1 nouvelle(s) demande(s) non payée(s)"
     assert f"/staff/orders/{order.id}" in notice.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     body = notice.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "Nom de l'organisation: Association Tefy" in body  # our labels, through the hook
@@ -235,3 +238,48 @@ async def test_the_return_address_checks_the_payment_and_leads_to_the_order_page
 def test_settings_turn_off_the_core_sandbox_defaults(gd_settings: Any) -> None:
     assert "gated_delivery.sandbox.fake_provider" in gd_settings.disabled_plugins
     assert "gated_delivery.sandbox.pages" in gd_settings.disabled_plugins
+
+
+async def test_one_client_past_its_limit_gets_the_try_later_page_and_stores_nothing(
+    kit_client: httpx.AsyncClient, gd_runtime: Runtime
+) -> None:
+    gd_runtime.settings = gd_runtime.settings.model_copy(
+        update={"inquiries_per_client_per_hour": 2}
+    )
+    nine_mb = b"%PDF-1.4\n" + b"0" * (9 * 1024 * 1024 - 9)
+    documents = [(f"piece{i}.pdf", nine_mb) for i in range(10)]
+    answers = [
+        await submit(kit_client, {**ANSWERS, "email": f"b{n}@example.org"}, documents)
+        for n in range(10)
+    ]
+    assert [a.status_code for a in answers] == [303, 303] + [429] * 8
+    refused = answers[-1]
+    assert "Réessayez plus tard" in refused.text
+    assert "Votre demande n'a pas été enregistrée" in refused.text
+    assert int(refused.headers["retry-after"]) > 0
+    assert len(await orders(gd_runtime)) == 2
+    assert len(stored_files(gd_runtime)) == 20
+
+
+async def test_a_form_past_the_unpaid_budget_is_refused_and_its_files_discarded(
+    kit_client: httpx.AsyncClient, gd_runtime: Runtime
+) -> None:
+    gd_runtime.settings = gd_runtime.settings.model_copy(update={"unpaid_upload_budget_mb": 1})
+    half = b"%PDF-1.4\n" + b"0" * 600_000
+    first = await submit(kit_client, ANSWERS, [("a.pdf", half)])
+    assert first.status_code == 303
+    second = await submit(kit_client, {**ANSWERS, "email": "b@example.org"}, [("b.pdf", half)])
+    assert second.status_code == 429
+    assert "ne pouvons pas conserver vos documents" in second.text
+    assert len(await orders(gd_runtime)) == 1
+    assert len(stored_files(gd_runtime)) == 1
+
+
+async def test_a_name_with_escape_and_bidi_characters_is_refused_at_the_form(
+    kit_client: httpx.AsyncClient, gd_runtime: Runtime
+) -> None:
+    hostile = {"contact_name": "Awa \x1b]0;owned\x07 \u202eevil", "email": "awa@example.org"}
+    response = await kit_client.post("/guide", data=hostile)
+    assert response.status_code == 400
+    assert "caractères de contrôle ou invisibles (U+0007, U+001B, U+202E)" in response.text
+    assert await orders(gd_runtime) == []

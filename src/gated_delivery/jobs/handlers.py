@@ -8,6 +8,7 @@ from typing import Any, Final
 from gated_delivery import (
     delivery,
     fulfilment,
+    inquiries,
     intake,
     mail,
     payments,
@@ -50,6 +51,7 @@ HANDLERS: Final[Mapping[str, Handler]] = {
     mail.MAIL_JOB: delivery.send_mail,
     reminders.REMINDER_JOB: reminders.send_reminder,
     purchases.PURCHASES_MAIL_JOB: purchases.send_link_mail,
+    inquiries.DIGEST_JOB: inquiries.send_digest,
 }
 
 GIVE_UP: Final[Mapping[str, GiveUp]] = {

@@ -8,14 +8,18 @@ import logging
 import os
 import socket
 from datetime import datetime, timedelta
+from typing import Final
 
-from gated_delivery import reminders
+from gated_delivery import inquiries, reminders, throttle
 from gated_delivery.ids import new_public_id
 from gated_delivery.jobs.outbox import claim, execute
 from gated_delivery.reconcile import reconcile
 from gated_delivery.runtime import Runtime
 
 log = logging.getLogger(__name__)
+
+#: How often the worker purges old unpaid uploads and quiet rate counters.
+HOUSEKEEPING_EVERY: Final = timedelta(hours=1)
 
 
 class Worker:
@@ -26,6 +30,7 @@ class Worker:
         self.batch = batch
         self.id = f"{socket.gethostname()}:{os.getpid()}:{new_public_id()[:6]}"
         self._last_reconcile: datetime | None = None
+        self._last_housekeeping: datetime | None = None
 
     async def run_once(self) -> int:
         """Run every job due now (including those that become due meanwhile); return how many."""
@@ -43,6 +48,7 @@ class Worker:
             try:
                 await self.run_once()
                 await self._maybe_reconcile()
+                await self.maybe_housekeep()
             except Exception:
                 # the database may be down for a moment: keep the worker alive and retry
                 log.exception("worker loop failed; retrying in %s s", poll)
@@ -66,6 +72,23 @@ class Worker:
         reminded = await reminders.queue_due(self.rt)
         if reminded:
             log.info("payment reminders queued for %d orders", len(reminded))
+
+    async def maybe_housekeep(self) -> None:
+        """Once an hour: delete the uploads of orders never paid, and quiet rate counters."""
+        now = self.rt.clock.now()
+        if self._last_housekeeping and now - self._last_housekeeping < HOUSEKEEPING_EVERY:
+            return
+        self._last_housekeeping = now
+        purged = await inquiries.purge_unpaid_uploads(self.rt)
+        if purged.files:
+            log.info(
+                "purged %s upload(s) of %s unpaid order(s), %s bytes",
+                purged.files,
+                purged.orders,
+                purged.size_bytes,
+            )
+        async with self.rt.db.transaction() as session:
+            await throttle.purge_quiet(session, before=now - timedelta(days=1))
 
 
 async def _first(*events: asyncio.Event) -> None:

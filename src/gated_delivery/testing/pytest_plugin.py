@@ -99,6 +99,9 @@ if HAS_ASYNC_SUPPORT:
             mail_dir=tmp_path / "mail",
             embedded_worker=False,
             reconcile_every_minutes=0,
+            # tests buy many orders from one address; the limits' own tests lower these
+            inquiries_per_client_per_hour=100_000,
+            inquiries_per_email_per_hour=100_000,
         )
 
     @pytest_asyncio.fixture

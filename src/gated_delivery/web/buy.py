@@ -8,11 +8,12 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from gated_delivery import inquiries
 from gated_delivery.errors import InvalidInput
 from gated_delivery.orders import create_order, get_order
 from gated_delivery.payments import PAYABLE, providers_for, start_attempt
 from gated_delivery.web.body import read_limited
-from gated_delivery.web.deps import runtime, url_for_app
+from gated_delivery.web.deps import client_ip, runtime, url_for_app
 from gated_delivery.web.templating import templates
 
 #: Form fields that are about the buyer, not answers to the product's questions.
@@ -22,6 +23,7 @@ BUYER_FIELDS = ("email", "name")
 async def buy(request: Request) -> Response:
     """``POST /buy/{product_slug}/{tier_id}``: create the order, then show the providers."""
     rt = runtime(request)
+    await inquiries.admit_client(rt, client_ip(request))  # an open form: 429 past the limit
     if request.headers.get("content-type", "").split(";")[0] != "application/x-www-form-urlencoded":
         raise HTTPException(415, "send the form as application/x-www-form-urlencoded")
     body = await read_limited(request)

@@ -16,3 +16,8 @@ def runtime(request: Request) -> Runtime:
 def url_for_app(request: Request, path: str) -> str:
     """``path`` under the prefix the app is mounted at (``root_path``)."""
     return f"{request.scope.get('root_path', '')}{path}"
+
+
+def client_ip(request: Request) -> str:
+    """The client address as the server saw it (a proxy must pass it on itself)."""
+    return request.client.host if request.client else "unknown"

@@ -17,6 +17,7 @@ from gated_delivery.errors import (
     NotFound,
     NotificationRejected,
     ProviderError,
+    TooManyRequests,
 )
 from gated_delivery.ids import new_public_id
 from gated_delivery.web.request_context import ids_of
@@ -32,6 +33,7 @@ TITLES: Final = {
     409: "Action impossible",
     413: "Trop volumineux",
     415: "Format non pris en charge",
+    429: "Réessayez plus tard",
     502: "Le paiement n'a pas pu démarrer",
     500: "Erreur interne",
 }
@@ -70,6 +72,10 @@ async def known_error(request: Request, exc: Exception) -> Response:
         return response
     if isinstance(exc, IllegalTransition):
         return error_response(request, 409, str(exc))
+    if isinstance(exc, TooManyRequests):
+        response = error_response(request, 429, str(exc))
+        response.headers["retry-after"] = str(exc.retry_after_seconds)
+        return response
     if isinstance(exc, ProviderError):
         return error_response(
             request,

@@ -11,17 +11,16 @@ import sqlalchemy as sa
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from gated_delivery import inquiries
 from gated_delivery.catalogue import list_products
-from gated_delivery.errors import InvalidInput
-from gated_delivery.mail import mail_job
+from gated_delivery.errors import InvalidInput, TooManyRequests
 from gated_delivery.models import Asset, AssetKind, Order, Product
 from gated_delivery.orders import create_order
 from gated_delivery.payments import buyer_returned, providers_for
 from gated_delivery.runtime import Runtime
-from gated_delivery.transitions import enqueue
 from gated_delivery.uploads import MIB, ReceivedFile, UploadLimits, UploadRefused, receive_upload
 from gated_delivery.web.body import read_limited
-from gated_delivery.web.deps import runtime
+from gated_delivery.web.deps import client_ip, runtime
 from kit_complet import forms
 from kit_complet.offers import BY_SLUG, GUIDE, KIT, Offer
 from kit_complet.status import shown
@@ -84,6 +83,12 @@ async def inquiry_submit(request: Request) -> Response:
     rt = runtime(request)
     tiers = await _tiers(rt, KIT)
     try:
+        # before reading a byte of the body: a refused client stores nothing
+        await inquiries.admit_client(rt, client_ip(request))
+        await inquiries.check_budget(rt)
+    except TooManyRequests as busy:
+        return try_later(request, busy)
+    try:
         upload = await receive_upload(request, rt.storage, DOCUMENT_LIMITS, key_prefix="demandes")
     except UploadRefused as refused:
         return _refused_upload(request, rt, tiers, refused)
@@ -92,6 +97,12 @@ async def inquiry_submit(request: Request) -> Response:
         await _discard(rt, upload.files)
         errors.setdefault(DOCUMENTS_FIELD, _join_again(upload.files))
         return _inquiry_page(request, rt, tiers, typed, errors, status_code=400)
+    try:
+        await inquiries.admit_email(rt, answers["email"])
+        await inquiries.check_budget(rt, sum(f.size_bytes for f in upload.files))
+    except TooManyRequests as busy:
+        await _discard(rt, upload.files)
+        return try_later(request, busy)
     try:
         order_id = await _create_inquiry_order(rt, typed["tier"], answers, upload.files)
     except BaseException:
@@ -110,6 +121,20 @@ def _check_inquiry(
     if not any(t.tier_id == typed["tier"] for t in tiers):
         errors["tier"] = "Choisissez une formule."
     return errors, typed, checked.answers
+
+
+def try_later(request: Request, busy: TooManyRequests) -> Response:
+    """The French "réessayez plus tard" page (429): too many forms, or no room for files."""
+    minutes = max(1, round(busy.retry_after_seconds / 60))
+    response = templates.TemplateResponse(
+        request,
+        "try_later.html",
+        {"base": _base(request), "minutes": minutes, "full": busy.args[0] == inquiries.FULL},
+        status_code=429,
+        headers={"retry-after": str(busy.retry_after_seconds)},
+    )
+    response.headers["connection"] = "close"  # do not read the rest of a refused body
+    return response
 
 
 def _join_again(files: list[ReceivedFile]) -> str:
@@ -205,8 +230,7 @@ async def _create_inquiry_order(
                     created_at=now,
                 )
             )
-        notice = mail_job("admin_order_received", order.id, key=f"received:{order.id}", to="admins")
-        await enqueue(session, notice, now=now, max_attempts=rt.settings.job_max_attempts)
+        await inquiries.tell_admins(rt, session, order.id, now)  # one digest, not one mail each
         return order.id
 
 
@@ -228,6 +252,10 @@ async def guide_form(request: Request) -> Response:
 async def guide_submit(request: Request) -> Response:
     """``POST /guide``: create the guide order, or show the form again with its messages."""
     rt = runtime(request)
+    try:
+        await inquiries.admit_client(rt, client_ip(request))
+    except TooManyRequests as busy:
+        return try_later(request, busy)
     body = await read_limited(request)
     try:
         data = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=20))
@@ -241,6 +269,10 @@ async def guide_submit(request: Request) -> Response:
         errors["tier"] = "Choisissez une formule."
     if errors:
         return await _guide_page(request, rt, {**checked.typed, "tier": tier}, errors, 400)
+    try:
+        await inquiries.admit_email(rt, checked.answers["email"])
+    except TooManyRequests as busy:
+        return try_later(request, busy)
     async with rt.db.transaction() as session:
         order = await create_order(
             session,

@@ -32,8 +32,11 @@ from gated_delivery.hookspecs import StaffAuthenticator, StaffUser
 from gated_delivery.models import StaffAccount
 from gated_delivery.runtime import Runtime
 from gated_delivery.web.body import read_limited
+from gated_delivery.web.deps import client_ip
 from gated_delivery.web.staff import i18n
 from gated_delivery.web.staff.words import Words
+
+__all__ = ["LOGIN_COOKIE", "SESSION_COOKIE", "StaffSite", "client_ip", "read_form"]
 
 SESSION_COOKIE: Final = "gd_staff"
 #: The login form's own CSRF cookie: there is no session yet to bind the token to.
@@ -240,11 +243,6 @@ async def read_form(request: Request) -> dict[str, str]:
         return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=50))
     except (UnicodeDecodeError, ValueError):
         raise InvalidInput("the form could not be read (UTF-8, at most 50 fields)") from None
-
-
-def client_ip(request: Request) -> str:
-    """The client address as the server saw it (a proxy must pass it on itself)."""
-    return request.client.host if request.client else "unknown"
 
 
 def new_login_seed() -> str:
