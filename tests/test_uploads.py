@@ -1016,3 +1016,35 @@ async def test_a_real_server_stops_reading_an_oversized_file(backend: Backend) -
     if isinstance(backend.storage, MemoryStorage):
         assert backend.storage.bytes_received <= limit
     assert backend.leftovers() == []
+
+
+def declare_uncompressed(content: bytes, name: str, size: int) -> bytes:
+    """``content`` (a ZIP file) with the central directory claiming ``size`` for ``name``."""
+    at = content.find(b"PK\x01\x02")
+    while at >= 0:
+        (name_len,) = struct.unpack_from("<H", content, at + 28)
+        if content[at + 46 : at + 46 + name_len] == name.encode():
+            return content[: at + 24] + struct.pack("<I", size) + content[at + 28 :]
+        at = content.find(b"PK\x01\x02", at + 4)
+    raise AssertionError(f"{name} is not in the archive")
+
+
+async def test_a_docx_bomb_declaring_a_huge_size_is_refused(backend: Backend) -> None:
+    bomb = declare_uncompressed(docx_bytes(), "word/document.xml", 0xFFFF0000)
+    assert len(bomb) < 2048
+    response = await upload(backend, multipart(file("f", "bombe.docx", bomb)))
+    refused = refusal(response)
+    assert refused["limit"] == "archive"
+    assert "« bombe.docx » : son contenu décompressé serait trop volumineux" in refused["fr"]
+    assert "save the document again or send it as PDF" in refused["en"]
+    assert backend.leftovers() == []
+
+
+async def test_a_docx_that_inflates_past_the_ratio_is_refused(backend: Backend) -> None:
+    zeros = docx_bytes({"word/media/zeros.bin": bytes(20 * MIB)})
+    assert len(zeros) < 100_000  # 20 MiB of zeros deflate to almost nothing
+    response = await upload(backend, multipart(file("f", "zeros.docx", zeros)))
+    assert refusal(response)["limit"] == "archive"
+    relaxed = UploadLimits(max_zip_ratio=100_000)
+    accepted = await upload(backend, multipart(file("f", "zeros.docx", zeros)), relaxed)
+    assert accepted.status_code == 200, accepted.text

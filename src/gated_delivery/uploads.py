@@ -26,7 +26,7 @@ import struct
 import unicodedata
 from collections import deque
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Final, Literal
 
 import anyio
@@ -35,6 +35,7 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import parse_options_header
 from starlette.requests import Request
 
+from gated_delivery.config import CoreSettings
 from gated_delivery.errors import InvalidInput
 from gated_delivery.hookspecs import StorageBackend, StoredObject
 from gated_delivery.ids import new_public_id
@@ -130,6 +131,10 @@ class UploadLimits:
     max_fields: int = 200
     max_field_bytes: int = 64 * 1024
     allowed_media_types: frozenset[str] = frozenset(_KINDS)
+    #: A DOCX or XLSX (a ZIP file) whose entries declare more than this, uncompressed, or
+    #: more than ``max_zip_ratio`` times the file's own size, is refused (a "zip bomb").
+    max_unzipped_bytes: int = 200 * MIB
+    max_zip_ratio: int = 100
 
     def __post_init__(self) -> None:
         numbers = {
@@ -138,6 +143,8 @@ class UploadLimits:
             "max_total_bytes": self.total_bytes,
             "max_fields": self.max_fields,
             "max_field_bytes": self.max_field_bytes,
+            "max_unzipped_bytes": self.max_unzipped_bytes,
+            "max_zip_ratio": self.max_zip_ratio,
         }
         for name, value in numbers.items():
             if value < 1:
@@ -196,6 +203,7 @@ LimitName = Literal[
     "field_size",
     "encoding",
     "duplicate",
+    "archive",
 ]
 _STATUS: Final[Mapping[str, int]] = {
     "content_type": 415,
@@ -312,8 +320,17 @@ def _display_name(sanitized: str, kind: _Kind) -> str:
     return f"{name[: MAX_FILENAME_CHARS - len(kind.extensions[0])]}{kind.extensions[0]}"
 
 
-def _zip_entry_names(tail: bytes, file_size: int) -> list[str] | None:
-    """The entry names from a ZIP file's central directory, found in its last bytes.
+def with_archive_settings(limits: UploadLimits, settings: CoreSettings) -> UploadLimits:
+    """``limits`` with ``GD_ARCHIVE_MAX_UNCOMPRESSED_MB`` and ``GD_ARCHIVE_MAX_RATIO``."""
+    return replace(
+        limits,
+        max_unzipped_bytes=settings.archive_max_uncompressed_mb * MIB,
+        max_zip_ratio=settings.archive_max_ratio,
+    )
+
+
+def _zip_entries(tail: bytes, file_size: int) -> list[tuple[str, int]] | None:
+    """Each entry's name and declared uncompressed size, from a ZIP file's central directory.
 
     None when the directory is missing, inconsistent, ZIP64, or not within ``tail``.
     """
@@ -325,19 +342,21 @@ def _zip_entry_names(tail: bytes, file_size: int) -> list[str] | None:
         cd_at = cd_offset - (file_size - len(tail))
         if cd_at < 0 or cd_at + cd_size > eocd:
             return None  # ZIP64 (offsets of 0xFFFFFFFF) ends up here too
-        names: list[str] = []
+        found: list[tuple[str, int]] = []
         at = cd_at
         for _ in range(entries):
             if tail[at : at + 4] != b"PK\x01\x02":
                 return None
             (flags,) = struct.unpack_from("<H", tail, at + 8)
+            (unzipped,) = struct.unpack_from("<I", tail, at + 24)
             name_len, extra_len, comment_len = struct.unpack_from("<HHH", tail, at + 28)
             raw = tail[at + 46 : at + 46 + name_len]
-            names.append(raw.decode("utf-8" if flags & 0x800 else "cp437", "replace"))
+            name = raw.decode("utf-8" if flags & 0x800 else "cp437", "replace")
+            found.append((name, unzipped))
             at += 46 + name_len + extra_len + comment_len
     except struct.error:
         return None
-    return names
+    return found
 
 
 def _office_kind(names: list[str]) -> str | None:
@@ -472,10 +491,12 @@ class _IncomingFile:
             except UnicodeDecodeError:
                 raise self._wrong_type() from None
         if self._is_zip:
-            names = _zip_entry_names(b"".join(self._zip_tail), self._size)
+            entries = _zip_entries(b"".join(self._zip_tail), self._size)
+            names = [name for name, _ in entries] if entries is not None else None
             self._media_type = _office_kind(names) if names is not None else None
             if self._media_type not in self._intake.limits.allowed_media_types:
                 raise self._wrong_type()
+            self._check_inflation(sum(size for _, size in entries or ()))
         assert self._media_type is not None
         if self._pending:
             await self.pipe.send(bytes(self._pending))
@@ -546,6 +567,21 @@ class _IncomingFile:
             self._zip_tail_bytes += len(data)
             while self._zip_tail_bytes - len(self._zip_tail[0]) >= _ZIP_TAIL_BYTES:
                 self._zip_tail_bytes -= len(self._zip_tail.popleft())
+
+    def _check_inflation(self, unzipped: int) -> None:
+        limits = self._intake.limits
+        ceiling = min(limits.max_unzipped_bytes, limits.max_zip_ratio * max(self._size, 1))
+        if unzipped > ceiling:
+            raise UploadRefused(
+                "archive",
+                f"« {self.filename} » : son contenu décompressé serait trop volumineux "
+                f"({_size_fr(unzipped)} pour un fichier de {_size_fr(self._size)}) ; "
+                "enregistrez le document à nouveau ou envoyez-le en PDF",
+                f'"{self.filename}": its content would inflate to {_size_en(unzipped)} '
+                f"from {_size_en(self._size)}; save the document again or send it as PDF",
+                field=self.field,
+                filename=self.filename,
+            )
 
     def _wrong_type(self) -> UploadRefused:
         labels = self._intake.limits.allowed_labels

@@ -18,7 +18,14 @@ from gated_delivery.models import Asset, AssetKind, Order, Product
 from gated_delivery.orders import create_order
 from gated_delivery.payments import buyer_returned, providers_for
 from gated_delivery.runtime import Runtime
-from gated_delivery.uploads import MIB, ReceivedFile, UploadLimits, UploadRefused, receive_upload
+from gated_delivery.uploads import (
+    MIB,
+    ReceivedFile,
+    UploadLimits,
+    UploadRefused,
+    receive_upload,
+    with_archive_settings,
+)
 from gated_delivery.web.body import read_limited
 from gated_delivery.web.deps import client_ip, runtime
 from kit_complet import forms
@@ -89,7 +96,8 @@ async def inquiry_submit(request: Request) -> Response:
     except TooManyRequests as busy:
         return try_later(request, busy)
     try:
-        upload = await receive_upload(request, rt.storage, DOCUMENT_LIMITS, key_prefix="demandes")
+        limits = with_archive_settings(DOCUMENT_LIMITS, rt.settings)
+        upload = await receive_upload(request, rt.storage, limits, key_prefix="demandes")
     except UploadRefused as refused:
         return _refused_upload(request, rt, tiers, refused)
     errors, typed, answers = _check_inquiry(upload.fields, tiers)

@@ -22,7 +22,7 @@ from gated_delivery.hookspecs import StaffUser
 from gated_delivery.models import PaymentAttempt
 from gated_delivery.states import OPEN_ATTEMPTS
 from gated_delivery.transitions import audit
-from gated_delivery.uploads import FINAL_LIMITS, receive_upload
+from gated_delivery.uploads import FINAL_LIMITS, receive_upload, with_archive_settings
 from gated_delivery.web.staff.pages import order_detail
 from gated_delivery.web.staff.site import StaffSite, read_form
 
@@ -138,7 +138,8 @@ async def upload_final(site: StaffSite, request: Request) -> Response:
         return site.login_redirect(request)
     rt = site.rt
     order_id = request.path_params["order_id"]
-    upload = await receive_upload(request, rt.storage, FINAL_LIMITS, key_prefix="staff-upload")
+    limits = with_archive_settings(FINAL_LIMITS, rt.settings)
+    upload = await receive_upload(request, rt.storage, limits, key_prefix="staff-upload")
     try:
         site.check_csrf(request, user, upload.fields.get("csrf"))
         if not upload.files:
