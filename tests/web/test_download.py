@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import email
+import logging
 import re
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
+import uvicorn
 
 from gated_delivery import delivery
 from gated_delivery.catalogue import upsert_product
@@ -269,3 +273,33 @@ def test_no_path_from_the_link_to_the_file_system(tmp_path: Path) -> None:
 
     with pytest.raises(ValueError, match="refused storage key"):
         LocalStorage(tmp_path)._path("../../etc/passwd")
+
+
+async def test_the_access_log_of_a_full_flow_holds_no_download_token(
+    gd_app: Any, gd_runtime: Runtime, paid_guide: Order, caplog: pytest.LogCaptureFixture
+) -> None:
+    [ready] = [m for m in mails(gd_runtime.settings) if "prêt" in m["Subject"]]
+    path = link_in(ready)
+    token = path.rsplit("/", 1)[1]
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))  # a real server on an ephemeral port, its real access log
+    server = uvicorn.Server(uvicorn.Config(gd_app, log_config=None, lifespan="off"))
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
+            await asyncio.sleep(0.01)
+        base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        with caplog.at_level(logging.INFO, logger="uvicorn.access"):
+            async with httpx.AsyncClient(base_url=base) as client:
+                assert (await client.get(path)).status_code == 200
+                assert (await client.head(path)).status_code == 200
+                assert (await client.post(path)).content == GUIDE
+                assert (await client.post(f"{path}/renew")).status_code < 500
+    finally:
+        server.should_exit = True
+        await serving
+        sock.close()
+    lines = [r.getMessage() for r in caplog.records if r.name == "uvicorn.access"]
+    assert len(lines) == 4, lines
+    assert all("/download/[redacted]" in line for line in lines), lines
+    assert not [line for line in lines if token in line or token[:20] in line]

@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
-from gated_delivery import plugins
+from gated_delivery import log_redaction, plugins
 from gated_delivery.clock import Clock
 from gated_delivery.config import CoreSettings, check_secret_key, load_settings
 from gated_delivery.db import Database
@@ -63,6 +63,7 @@ def create_app(
         settings = check_secret_key(settings) if settings is not None else load_settings()
         runtime = build_runtime(settings, plugins_extra=plugins_extra, clock=clock, db=db)
     rt = runtime
+    log_redaction.install()  # no download token in the access log, whichever server runs us
     all_routes = routes()
     all_routes.append(staff_pages(rt))  # /staff: login, orders, actions
     if rt.settings.purchases_enabled:
