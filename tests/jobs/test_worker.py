@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from typing import Any
 
 import httpx
+import pytest
 
 from gated_delivery.models import Order
 from gated_delivery.runtime import Runtime
@@ -42,3 +45,36 @@ async def test_the_app_runs_its_worker_and_a_webhook_gets_an_order_paid(
                 break
             await asyncio.sleep(0.05)
     assert await payment_status(gd_runtime, gd_order.id) is PaymentStatus.PAID
+
+
+async def test_an_unreachable_database_gives_one_line_not_a_traceback_per_poll(
+    gd_settings: Any, tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    from gated_delivery.jobs.worker import Worker
+    from gated_delivery.runtime import build_runtime
+
+    missing = f"sqlite+aiosqlite:///{tmp_path}/no/such/folder/db.sqlite3"
+    settings = gd_settings.model_copy(update={"database_url": missing, "worker_poll_seconds": 0.01})
+    rt = build_runtime(settings, load_entry_points=False)
+    worker = Worker(rt)
+    rounds = 0
+    real_run_once = worker.run_once
+
+    async def counted() -> int:
+        nonlocal rounds
+        rounds += 1
+        return await real_run_once()
+
+    worker.run_once = counted  # type: ignore[method-assign]
+    stop = asyncio.Event()
+    with caplog.at_level(logging.INFO, logger="gated_delivery"):
+        task = asyncio.create_task(worker.run_forever(stop))
+        while rounds < 4:  # noqa: ASYNC110 - the worker sets no event per round
+            await asyncio.sleep(0.01)
+        stop.set()
+        await task
+    await rt.close()
+    lines = [r for r in caplog.records if r.name == "gated_delivery.jobs.worker"]
+    assert len(lines) == 1, [r.getMessage() for r in lines]
+    assert "retrying with backoff" in lines[0].getMessage()
+    assert not lines[0].exc_info

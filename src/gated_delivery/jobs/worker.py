@@ -10,6 +10,8 @@ import socket
 from datetime import datetime, timedelta
 from typing import Final
 
+import sqlalchemy as sa
+
 from gated_delivery import inquiries, reminders, throttle
 from gated_delivery.ids import new_public_id
 from gated_delivery.jobs.outbox import claim, execute
@@ -18,6 +20,8 @@ from gated_delivery.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
+#: The longest wait between two failed rounds.
+MAX_BACKOFF_SECONDS: Final = 60.0
 #: How often the worker purges old unpaid uploads and quiet rate counters.
 HOUSEKEEPING_EVERY: Final = timedelta(hours=1)
 
@@ -42,19 +46,35 @@ class Worker:
         return done
 
     async def run_forever(self, stop: asyncio.Event) -> None:
-        """Poll until ``stop`` is set; wake early when the app says jobs were committed."""
+        """Poll until ``stop`` is set; wake early when the app says jobs were committed.
+
+        While rounds fail (the database is down, say) the worker waits twice as long after
+        each, up to ``MAX_BACKOFF_SECONDS``, and logs one line when it starts failing and one
+        when it recovers: not a traceback per poll.
+        """
         poll = self.rt.settings.worker_poll_seconds
+        failures = 0
         while not stop.is_set():
             try:
                 await self.run_once()
                 await self._maybe_reconcile()
                 await self.maybe_housekeep()
-            except Exception:
-                # the database may be down for a moment: keep the worker alive and retry
-                log.exception("worker loop failed; retrying in %s s", poll)
+            except Exception as exc:
+                failures += 1
+                if failures == 1:
+                    log.warning(
+                        "worker round failed (%s); retrying with backoff",
+                        _describe(exc),
+                        exc_info=not _is_outage(exc),  # a bug deserves its traceback, once
+                    )
+            else:
+                if failures:
+                    log.warning("worker recovered after %s failed round(s)", failures)
+                failures = 0
             self.rt.jobs_ready.clear()
+            wait = min(poll * 2 ** min(failures, 16), MAX_BACKOFF_SECONDS) if failures else poll
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(_first(stop, self.rt.jobs_ready), timeout=poll)
+                await asyncio.wait_for(_first(stop, self.rt.jobs_ready), timeout=wait)
 
     async def _maybe_reconcile(self) -> None:
         every = self.rt.settings.reconcile_every_minutes
@@ -89,6 +109,16 @@ class Worker:
             )
         async with self.rt.db.transaction() as session:
             await throttle.purge_quiet(session, before=now - timedelta(days=1))
+
+
+def _is_outage(exc: Exception) -> bool:
+    """True for a database or network that cannot be reached (not a bug of ours)."""
+    return isinstance(exc, OSError | TimeoutError | sa.exc.OperationalError | sa.exc.InterfaceError)
+
+
+def _describe(exc: Exception) -> str:
+    # the first line only: a driver's message can run over many lines
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:200]
 
 
 async def _first(*events: asyncio.Event) -> None:
