@@ -390,5 +390,7 @@ class RateCounter(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     last_attempt_at: Mapped[datetime] = mapped_column(index=True)
     blocked_until: Mapped[datetime | None] = mapped_column()
+    # attempts refused while blocked, since the last one let through (reported, then reset)
+    refused: Mapped[int] = mapped_column(default=0, server_default="0")
     # a login pair (account, address) that has logged in: exempt from the wider limits
     trusted: Mapped[bool] = mapped_column(default=False)

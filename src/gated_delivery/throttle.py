@@ -44,6 +44,8 @@ class Taken:
     allowed: bool
     retry_after: timedelta = timedelta(0)
     started: list[tuple[Rule, timedelta]] = field(default_factory=list)
+    #: attempts refused since the previous allowed one (on the rules counted now)
+    refused_before: int = 0
 
 
 def doubling(first: timedelta, cap: timedelta) -> Callable[[int], timedelta]:
@@ -75,17 +77,21 @@ async def take(session: AsyncSession, rules: Sequence[Rule], *, now: datetime) -
             row.attempts, row.blocked_until = 0, None
     waits = [wait for r in active if (wait := _remaining(rows[r.key], now)) > timedelta(0)]
     if waits:
+        for rule in active:
+            rows[rule.key].refused += 1
         return Taken(allowed=False, retry_after=max(waits))
     started = []
+    refused_before = max((rows[r.key].refused for r in active), default=0)
     for rule in active:
         row = rows[rule.key]
+        row.refused = 0
         row.attempts += 1
         row.last_attempt_at = now
         if row.attempts >= rule.free:
             wait = rule.delay(row.attempts - rule.free + 1)
             row.blocked_until = now + wait
             started.append((rule, wait))
-    return Taken(allowed=True, started=started)
+    return Taken(allowed=True, started=started, refused_before=refused_before)
 
 
 async def forgive(session: AsyncSession, key: str, *, trust: bool = False) -> None:
@@ -119,7 +125,7 @@ async def _locked_rows(
         await insert_ignore(
             session,
             RateCounter,
-            {"key": key, "attempts": 0, "last_attempt_at": now, "trusted": False},
+            {"key": key, "attempts": 0, "last_attempt_at": now, "trusted": False, "refused": 0},
             conflict=["key"],
         )
     # in key order, so two requests sharing counters never wait on each other in a cycle

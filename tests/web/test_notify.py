@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from gated_delivery.hookspecs import ReportedStatus
@@ -229,3 +231,24 @@ async def test_return_page_shows_status_and_never_pays(
 async def test_return_page_for_unknown_order_is_404(gd_client: httpx.AsyncClient) -> None:
     assert (await gd_client.get("/payments/fake/return?order=nope")).status_code == 404
     assert (await gd_client.get("/payments/fake/return")).status_code == 404
+
+
+async def test_a_burst_of_rejected_notifications_is_logged_as_a_count(
+    gd_client: httpx.AsyncClient, gd_runtime: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    from gated_delivery import rejections
+
+    with caplog.at_level(logging.WARNING, logger="gated_delivery"):
+        for _ in range(50):
+            response = await gd_client.post("/payments/fake/notify", content=b"{}")
+            assert response.status_code == 400
+    logged = [r.getMessage() for r in caplog.records if "rejected" in r.getMessage()]
+    # one line each for the first ones, one saying the rest are counted
+    assert len(logged) == rejections.LOGGED_PER_CLIENT + 1
+    assert await rows(gd_runtime, AuditEvent) == rejections.LOGGED_PER_CLIENT
+    gd_runtime.clock.advance(rejections.WINDOW)  # type: ignore[attr-defined]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="gated_delivery"):
+        await gd_client.post("/payments/fake/notify", content=b"{}")
+    [line] = [r.getMessage() for r in caplog.records]
+    assert "(40 more from the same client not logged)" in line

@@ -6,21 +6,18 @@ check; the return page only shows the status (and queues a check, at most once a
 
 from __future__ import annotations
 
-import logging
-
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from gated_delivery import metrics, safe_json
 from gated_delivery.errors import NotFound, NotificationRejected
 from gated_delivery.hookspecs import RawNotification
-from gated_delivery.payments import audit_rejection, buyer_returned, receive_notification
+from gated_delivery.payments import buyer_returned, receive_notification
+from gated_delivery.rejections import record_rejection
 from gated_delivery.web.body import read_limited
-from gated_delivery.web.deps import runtime, url_for_app
+from gated_delivery.web.deps import client_ip, runtime, url_for_app
 from gated_delivery.web.status import buyer_message
 from gated_delivery.web.templating import templates
-
-log = logging.getLogger(__name__)
 
 
 async def notify(request: Request) -> Response:
@@ -43,10 +40,11 @@ async def notify(request: Request) -> Response:
             raise NotificationRejected(f"body nests deeper than {safe_json.MAX_DEPTH} levels")
         is_new = await receive_notification(rt, provider, raw)
     except NotificationRejected as exc:
-        log.warning("notification refused: %s", exc)
         metrics.NOTIFICATIONS.labels(provider.name, "refused").inc()
         metrics.REFUSALS.labels(provider.name, metrics.reason_label(str(exc))).inc()
-        await audit_rejection(rt, provider.name, str(exc), request.query_params.get("order"))
+        # audited and logged one by one up to a limit per client; past it, only counted
+        order_hint = request.query_params.get("order")
+        await record_rejection(rt, provider.name, str(exc), order_hint, client_ip(request))
         return PlainTextResponse(f"notification rejected: {exc}", status_code=400)
     if is_new:
         rt.wake_worker()
