@@ -17,7 +17,7 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gated_delivery import mail, throttle
+from gated_delivery import answers, mail, plugins, throttle
 from gated_delivery.db import lock
 from gated_delivery.errors import TooManyRequests
 from gated_delivery.models import Asset, AssetKind, AuditEvent, Order
@@ -149,8 +149,11 @@ async def send_digest(rt: Runtime, payload: dict[str, Any]) -> None:
     )
 
 
-def _line(rt: Runtime, order: Order) -> dict[str, str]:
+def _line(rt: Runtime, order: Order) -> dict[str, Any]:
+    schema = plugins.form_schema(rt.pm, order.product.slug, rt.settings.mail_lang)
     return {
+        # each answer under its label, as in the other staff mails
+        "answers": answers.as_text(answers.present(schema, order.answers)),
         "order_id": order.id,
         "product": order.product.title,
         "amount": str(order.price),
@@ -230,7 +233,11 @@ async def _purge_order(rt: Runtime, order_id: str) -> tuple[list[str], int]:
             subject_id=order_id,
             event="uploads_purged",
             actor="worker",
-            reason=f"never paid after {rt.settings.unpaid_retention_days} days",
-            data={"files": len(uploads), "size_bytes": size},
+            reason="never paid",
+            data={
+                "files": len(uploads),
+                "size_bytes": size,
+                "retention_days": rt.settings.unpaid_retention_days,
+            },
         )
         return [a.key for a in uploads], size

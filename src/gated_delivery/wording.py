@@ -106,6 +106,14 @@ _MOVES: Final[dict[tuple[str, str], tuple[str, str]]] = {
 #: Sentences for events that are not moves, by (machine, event).
 _EVENTS: Final[dict[tuple[str, str], tuple[str, str]]] = {
     ("order", "created"): ("Commande créée", "Order created"),
+    ("order", "inquiry_received"): (
+        "Demande reçue (annoncée aux administrateurs)",
+        "Inquiry received (announced to the admins)",
+    ),
+    ("order", "uploads_purged"): (
+        "Documents supprimés : commande jamais payée",
+        "Documents deleted: order never paid",
+    ),
     ("payment attempt", "created"): (
         "Tentative de paiement créée ({provider})",
         "Payment attempt created ({provider})",
@@ -164,6 +172,7 @@ _REASONS_FR: Final[dict[str, str]] = {
     "expired before its mail could be sent": "expiré avant l'envoi de son e-mail",
     "fulfilment revoked": "livraison révoquée",
     "rate limited": "trop de demandes",
+    "never paid": "jamais payée",
 }
 
 _ACTORS: Final[dict[str, tuple[str, str]]] = {
