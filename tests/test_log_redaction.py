@@ -14,6 +14,7 @@ from gated_delivery.log_redaction import RedactSecretPaths, redact_path
     [
         ("/download/eyJ0IjoiQUJDIn0.ZXhw.c2lnbmF0dXJlc2lnbmF0dXJl", "/download/[redacted]"),
         ("/download/short/renew", "/download/[redacted]/renew"),
+        ("/purchases/open/abc.def", "/purchases/open/[redacted]"),
         ("/achats/InRva2VuIg.Zj8xYQ.abcdefghijklmnopqrstu", "/achats/[redacted]"),
         ("/x?token=abc&page=2", "/x?token=[redacted]&page=2"),
         ("/commande/Wchff3jzDNYY9f4ZGfVlvc?retour=1", "/commande/Wchff3jzDNYY9f4ZGfVlvc?retour=1"),

@@ -3,8 +3,9 @@
 A download link is ``/download/<token>``: whoever reads an access log line with it could
 download the buyer's file. The filter rewrites the path of every access log record
 (uvicorn's ``uvicorn.access`` logger, or any logger named in ``install``) before it is
-formatted: the segment after ``/download/``, any other segment that looks like a signed
-token (long, URL-safe, dotted), and the value of query parameters that carry secrets.
+formatted: the segment after ``/download/`` and ``/purchases/open/`` ("Mes achats"), any
+other segment that looks like a signed token (long, URL-safe, dotted), and the value of
+query parameters that carry secrets.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import re
 from typing import Final
 
 #: Path segments that name a secret, whatever they look like.
-SECRET_AFTER: Final = re.compile(r"(/download/)[^/?#\s]+")
+SECRET_AFTER: Final = re.compile(r"(/(?:download|purchases/open)/)[^/?#\s]+")
 #: A signed token (itsdangerous: base64 parts joined by dots) or any long random string.
 TOKEN_LIKE: Final = re.compile(
     r"(?<=/)[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_.-]{16,}|(?<=/)[A-Za-z0-9_-]{40,}"
