@@ -22,7 +22,7 @@ MAX_NAME_LENGTH: Final = 200
 
 
 def check_email(email: str) -> str:
-    """The address trimmed and normalised, or ``InvalidInput`` saying what is wrong with it.
+    """The address trimmed, or ``InvalidInput`` saying what is wrong with it.
 
     The syntax is checked by email-validator (RFC 5321/5322, internationalised addresses),
     without DNS: the mail server has the last word on delivery.
@@ -33,12 +33,14 @@ def check_email(email: str) -> str:
     if len(email) > 320:
         raise InvalidInput("the e-mail address is longer than 320 characters", field="email")
     try:
-        return validate_email(email, check_deliverability=False).normalized
+        # validated only: the address is kept as typed (its domain's case included)
+        validate_email(email, check_deliverability=False)
     except EmailNotValidError as exc:
         shown = terminal_safe(email[:80])
         raise InvalidInput(
             f"{shown!r} is not a valid e-mail address: {exc}", field="email"
         ) from None
+    return email
 
 
 async def create_order(
