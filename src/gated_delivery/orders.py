@@ -15,6 +15,7 @@ from gated_delivery.catalogue import find_tier
 from gated_delivery.errors import InvalidInput, NotFound
 from gated_delivery.models import Asset, AuditEvent, Job, Order, PaymentAttempt
 from gated_delivery.transitions import audit
+from gated_delivery.webhooks.emit import emit
 
 # deliberately simple: one @, a dot in the domain, no spaces; the mail server has the last word
 EMAIL: Final = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s.]{2,63}$")
@@ -81,6 +82,7 @@ async def create_order(
             "currency": tier.currency,
         },
     )
+    await emit(session, "order.created", order, now=now)
     return order
 
 
