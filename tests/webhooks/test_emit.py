@@ -26,10 +26,9 @@ from gated_delivery.money import Money
 from gated_delivery.orders import create_order
 from gated_delivery.runtime import Runtime
 from gated_delivery.testing import FakeProvider, FrozenClock, ProviderPlugin, checkout, notify_fake
+from gated_delivery.testing.webhook_receiver import Receiver
 from gated_delivery.webhooks import endpoints
 from gated_delivery.webhooks.events import BY_NAME, EVENTS
-
-from .conftest import Receiver
 
 RunJobs = Callable[[], Awaitable[int]]
 

@@ -24,11 +24,10 @@ from gated_delivery.models import (
 from gated_delivery.orders import create_order
 from gated_delivery.runtime import Runtime
 from gated_delivery.testing import FrozenClock
+from gated_delivery.testing.webhook_receiver import Receiver
 from gated_delivery.webhooks import endpoints
 from gated_delivery.webhooks.emit import RETRY_DELAYS_SECONDS
 from gated_delivery.webhooks.sender import DISABLE_AFTER
-
-from .conftest import Receiver
 
 RunJobs = Callable[[], Awaitable[int]]
 Endpoint = tuple[WebhookEndpoint, str]
