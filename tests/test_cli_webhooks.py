@@ -92,3 +92,16 @@ def test_send_again_needs_an_event_or_a_range(cli: CliRunner) -> None:
         cli, "webhooks", "send-again", found.group(1), "--since", "2026-01-01T00:00"
     )
     assert "no webhook endpoint 'nope'" in run(cli, "webhooks", "log", "nope", ok=False)
+
+
+def test_staff_set_admin_grants_and_revokes(cli: CliRunner) -> None:
+    created = cli.invoke(
+        main, ["staff", "create-user", "lea@example.org"], input="a long password\n"
+    )
+    assert created.exit_code == 0, created.output
+    assert "lea@example.org is now an admin" in run(cli, "staff", "set-admin", "Lea@Example.org")
+    revoked = run(cli, "staff", "set-admin", "lea@example.org", "--revoke")
+    assert "is no longer an admin" in revoked
+    assert "no staff account for x@example.org" in run(
+        cli, "staff", "set-admin", "x@example.org", ok=False
+    )

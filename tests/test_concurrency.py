@@ -35,9 +35,9 @@ from gated_delivery.models import (
     JobState,
     Notification,
     Order,
-    WebhookEvent,
     PaymentAttempt,
     Product,
+    WebhookEvent,
 )
 from gated_delivery.payments import EVENT_JOB, FULFIL_JOB
 from gated_delivery.reconcile import Report, reconcile

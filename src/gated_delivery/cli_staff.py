@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 
 import click
 
 from gated_delivery import staff_accounts
-from gated_delivery.config import load_settings
-from gated_delivery.errors import GatedDeliveryError
-from gated_delivery.runtime import build_runtime
+from gated_delivery.cli_runtime import run_with_runtime
+from gated_delivery.runtime import Runtime
 
 
 @click.group()
@@ -34,20 +32,12 @@ def _read_password() -> str:
 def create_user(email: str, name: str) -> None:
     """Create a staff account; the password is asked twice, or read from stdin if piped."""
     password = _read_password()
-    settings = load_settings()
 
-    async def run() -> str:
-        rt = build_runtime(settings)
-        try:
-            account = await staff_accounts.create_account(rt, email, password, display_name=name)
-            return account.email
-        finally:
-            await rt.close()
+    async def create(rt: Runtime) -> str:
+        account = await staff_accounts.create_account(rt, email, password, display_name=name)
+        return account.email
 
-    try:
-        created = asyncio.run(run())
-    except GatedDeliveryError as exc:
-        raise click.ClickException(str(exc)) from None
+    created = run_with_runtime(create)
     click.echo(f"staff account {created} created")
 
 
@@ -56,17 +46,14 @@ def create_user(email: str, name: str) -> None:
 def set_password(email: str) -> None:
     """Give a staff account a new password, asked twice or read from stdin if piped."""
     password = _read_password()
-    settings = load_settings()
-
-    async def run() -> None:
-        rt = build_runtime(settings)
-        try:
-            await staff_accounts.set_password(rt, email, password)
-        finally:
-            await rt.close()
-
-    try:
-        asyncio.run(run())
-    except GatedDeliveryError as exc:
-        raise click.ClickException(str(exc)) from None
+    run_with_runtime(lambda rt: staff_accounts.set_password(rt, email, password))
     click.echo(f"password of {email.strip().lower()} changed")
+
+
+@staff.command("set-admin")
+@click.argument("email")
+@click.option("--revoke", is_flag=True, help="Take the right back.")
+def set_admin(email: str, revoke: bool) -> None:
+    """Let a staff account manage webhook endpoints on the staff pages (or not)."""
+    run_with_runtime(lambda rt: staff_accounts.set_admin(rt, email, not revoke))
+    click.echo(f"{email.strip().lower()} {'is no longer' if revoke else 'is now'} an admin")

@@ -2,34 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import getpass
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import TypeVar
 
 import click
 
-from gated_delivery.config import load_settings
-from gated_delivery.errors import GatedDeliveryError
-from gated_delivery.runtime import Runtime, build_runtime
+from gated_delivery.cli_runtime import run_with_runtime
 from gated_delivery.webhooks import endpoints
-
-R = TypeVar("R")
-
-
-def _run(job: Callable[[Runtime], Awaitable[R]]) -> R:
-    async def main() -> R:
-        rt = build_runtime(load_settings())
-        try:
-            return await job(rt)
-        finally:
-            await rt.close()
-
-    try:
-        return asyncio.run(main())
-    except GatedDeliveryError as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 def _actor() -> str:
@@ -56,7 +35,7 @@ def webhooks() -> None:
 @click.option("--include-buyer", is_flag=True, help="Send the buyer's name and e-mail too.")
 def add(url: str, events: str, description: str, include_buyer: bool) -> None:
     """Add an endpoint; prints its signing secret, shown this once only."""
-    endpoint, secret = _run(
+    endpoint, secret = run_with_runtime(
         lambda rt: endpoints.add(
             rt,
             url,
@@ -73,7 +52,7 @@ def add(url: str, events: str, description: str, include_buyer: bool) -> None:
 @webhooks.command("list")
 def list_endpoints() -> None:
     """Every endpoint: id, state, URL and events."""
-    for e in _run(endpoints.list_all):
+    for e in run_with_runtime(endpoints.list_all):
         state = "active" if e.is_active else f"disabled ({e.disabled_reason})"
         buyer = " +buyer" if e.include_buyer else ""
         click.echo(f"{e.id}  {state}  {e.url}  [{', '.join(e.event_types)}]{buyer}")
@@ -85,7 +64,7 @@ def list_endpoints() -> None:
 @click.argument("endpoint_id")
 def disable(endpoint_id: str) -> None:
     """Stop sending to an endpoint."""
-    _run(lambda rt: endpoints.disable(rt, endpoint_id, actor=_actor()))
+    run_with_runtime(lambda rt: endpoints.disable(rt, endpoint_id, actor=_actor()))
     click.echo(f"webhook endpoint {endpoint_id} disabled")
 
 
@@ -93,7 +72,7 @@ def disable(endpoint_id: str) -> None:
 @click.argument("endpoint_id")
 def enable(endpoint_id: str) -> None:
     """Send to a disabled endpoint again."""
-    _run(lambda rt: endpoints.enable(rt, endpoint_id, actor=_actor()))
+    run_with_runtime(lambda rt: endpoints.enable(rt, endpoint_id, actor=_actor()))
     click.echo(f"webhook endpoint {endpoint_id} enabled")
 
 
@@ -101,7 +80,7 @@ def enable(endpoint_id: str) -> None:
 @click.argument("endpoint_id")
 def rotate_secret(endpoint_id: str) -> None:
     """New signing secret; the previous one keeps signing for 24 hours."""
-    secret = _run(lambda rt: endpoints.rotate_secret(rt, endpoint_id, actor=_actor()))
+    secret = run_with_runtime(lambda rt: endpoints.rotate_secret(rt, endpoint_id, actor=_actor()))
     click.echo(f"new signing secret (shown once; the old one works for 24 h): {secret}")
 
 
@@ -109,7 +88,7 @@ def rotate_secret(endpoint_id: str) -> None:
 @click.argument("endpoint_id")
 def remove(endpoint_id: str) -> None:
     """Delete an endpoint and its delivery log."""
-    _run(lambda rt: endpoints.remove(rt, endpoint_id, actor=_actor()))
+    run_with_runtime(lambda rt: endpoints.remove(rt, endpoint_id, actor=_actor()))
     click.echo(f"webhook endpoint {endpoint_id} removed")
 
 
@@ -118,7 +97,7 @@ def remove(endpoint_id: str) -> None:
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
 def log(endpoint_id: str, limit: int) -> None:
     """The endpoint's latest delivery tries, newest first."""
-    for line in _run(lambda rt: endpoints.delivery_log(rt, endpoint_id, limit=limit)):
+    for line in run_with_runtime(lambda rt: endpoints.delivery_log(rt, endpoint_id, limit=limit)):
         a = line.attempt
         status = str(a.status_code) if a.status_code is not None else "---"
         detail = a.error or a.response_head.replace("\n", " ")[:60]
@@ -140,11 +119,13 @@ def send_again(
     if (event_id is None) == (since is None):
         raise click.UsageError("pass either --event ID or --since TIME")
     if event_id is not None:
-        count = _run(lambda rt: endpoints.send_again(rt, endpoint_id, event_id, actor=_actor()))
+        count = run_with_runtime(
+            lambda rt: endpoints.send_again(rt, endpoint_id, event_id, actor=_actor())
+        )
     else:
         start = _when(since or "")
         end = _when(until) if until else datetime.now(UTC)
-        count = _run(
+        count = run_with_runtime(
             lambda rt: endpoints.send_again_between(rt, endpoint_id, start, end, actor=_actor())
         )
     click.echo(f"{count} event(s) queued again for {endpoint_id}")

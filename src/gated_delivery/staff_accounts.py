@@ -86,13 +86,28 @@ async def set_password(rt: Runtime, email: str, password: str, *, actor: str = "
     email = check_email(email).lower()
     password_hash = hash_password(password)
     async with rt.db.transaction() as session:
-        account = (
-            await session.execute(sa.select(StaffAccount).where(StaffAccount.email == email))
-        ).scalar_one_or_none()
-        if account is None:
-            raise NotFound(f"no staff account for {email}; create it with `staff create-user`")
+        account = await _by_email(session, email)
         account.password_hash = password_hash
         _audit_account(rt, session, account.id, "password_changed", actor)
+
+
+async def set_admin(rt: Runtime, email: str, is_admin: bool, *, actor: str = "cli") -> None:
+    """Grant (or take back) the right to manage webhook endpoints on the staff pages."""
+    async with rt.db.transaction() as session:
+        account = await _by_email(session, check_email(email).lower())
+        account.is_admin = is_admin
+        _audit_account(
+            rt, session, account.id, "admin_granted" if is_admin else "admin_revoked", actor
+        )
+
+
+async def _by_email(session: AsyncSession, email: str) -> StaffAccount:
+    account = (
+        await session.execute(sa.select(StaffAccount).where(StaffAccount.email == email))
+    ).scalar_one_or_none()
+    if account is None:
+        raise NotFound(f"no staff account for {email}; create it with `staff create-user`")
+    return account
 
 
 def _audit_account(

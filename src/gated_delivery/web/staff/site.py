@@ -113,7 +113,12 @@ class StaffSite:
         account = await staff_accounts.get_active(self.rt, str(session.get("uid", "")))
         if account is None:
             return None
-        return StaffUser(id=account.id, email=account.email, display_name=account.display_name)
+        return StaffUser(
+            id=account.id,
+            email=account.email,
+            display_name=account.display_name,
+            is_admin=account.is_admin,
+        )
 
     def _session(self, request: Request) -> dict[str, Any] | None:
         raw = request.cookies.get(SESSION_COOKIE)
