@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -46,6 +45,8 @@ class Outcome:
     duration_ms: int
     response_head: str = ""
     error: str = ""
+    #: the address was refused before anything was sent: trying again changes nothing
+    is_refused: bool = False
 
     @property
     def is_success(self) -> bool:
@@ -57,7 +58,7 @@ class Outcome:
         """No answer, 5xx or 429: the receiver may do better later."""
         code = self.status_code
         if code is None:
-            return not self.error.startswith("refused:")
+            return not self.is_refused
         return code >= 500 or code == 429
 
 
@@ -125,8 +126,8 @@ async def post(rt: Runtime, url: str, content: bytes, signed: dict[str, str]) ->
     timeout = rt.settings.webhooks_timeout_seconds
     started = time.monotonic()
 
-    def outcome(status: int | None, head: str = "", error: str = "") -> Outcome:
-        return Outcome(status, int((time.monotonic() - started) * 1000), head, error[:500])
+    def outcome(status: int | None, head: str = "", error: str = "", **more: bool) -> Outcome:
+        return Outcome(status, int((time.monotonic() - started) * 1000), head, error[:500], **more)
 
     try:
         target = await destinations.resolve(
@@ -135,8 +136,8 @@ async def post(rt: Runtime, url: str, content: bytes, signed: dict[str, str]) ->
             allow_http=rt.settings.sandbox,
         )
     except DestinationRefused as exc:
-        return outcome(None, error=f"refused: {exc}")
-    except (socket.gaierror, OSError) as exc:
+        return outcome(None, error=f"refused: {exc}", is_refused=True)
+    except OSError as exc:  # socket.gaierror: the name does not resolve (perhaps for now)
         return outcome(None, error=f"the host name did not resolve: {type(exc).__name__}")
     headers = {
         **signed,
