@@ -194,3 +194,35 @@ async def test_events_verify_with_both_secrets_during_a_rotation_then_the_new_on
     assert Webhook(over_new).verify(after.body, after.headers)["type"] == "order.created"
     with pytest.raises(WebhookVerificationError, match="No matching signature"):
         Webhook(over_old).verify(after.body, after.headers)
+
+
+async def test_a_change_rolled_back_leaves_no_event_and_no_job(
+    gd_runtime: Runtime, receiver: Receiver
+) -> None:
+    await endpoints.add(gd_runtime, receiver.url, ["all"], actor="test")
+
+    async def place_then_fail() -> None:
+        async with gd_runtime.db.transaction() as session:
+            await upsert_product(
+                session,
+                slug="kit",
+                title="Kit",
+                tier_id="std",
+                tier_label="Standard",
+                price=Money(10000, "XOF"),
+            )
+            await create_order(
+                session,
+                product_slug="kit",
+                tier_id="std",
+                buyer_email="awa@example.org",
+                now=gd_runtime.clock.now(),
+            )
+            assert (await session.execute(sa.select(WebhookEvent))).first() is not None
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        await place_then_fail()
+    async with gd_runtime.db.transaction() as session:
+        assert (await session.execute(sa.select(WebhookEvent))).first() is None
+        assert (await session.execute(sa.select(Job).where(Job.kind == "webhook"))).first() is None
