@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable
 import httpx
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from gated_delivery import delivery, review
@@ -57,22 +58,27 @@ def gd_plugins(gd_fake_provider: FakeProvider) -> list[object]:
 
 async def generated_order(rt: Runtime) -> Order:
     async with rt.db.transaction() as session:
-        await upsert_product(
-            session,
-            slug="kit",
-            title="Kit",
-            tier_id="std",
-            tier_label="Standard",
-            price=Money(10000, "XOF"),
-            generator="draft-writer",
-        )
-        return await create_order(
-            session,
-            product_slug="kit",
-            tier_id="std",
-            buyer_email="awa@example.org",
-            now=rt.clock.now(),
-        )
+        return await place_order(session, rt)
+
+
+async def place_order(session: AsyncSession, rt: Runtime) -> Order:
+    """An order for a product whose draft is generated, placed in ``session``."""
+    await upsert_product(
+        session,
+        slug="kit",
+        title="Kit",
+        tier_id="std",
+        tier_label="Standard",
+        price=Money(10000, "XOF"),
+        generator="draft-writer",
+    )
+    return await create_order(
+        session,
+        product_slug="kit",
+        tier_id="std",
+        buyer_email="awa@example.org",
+        now=rt.clock.now(),
+    )
 
 
 def download_link(settings: CoreSettings) -> str:
@@ -203,21 +209,7 @@ async def test_a_change_rolled_back_leaves_no_event_and_no_job(
 
     async def place_then_fail() -> None:
         async with gd_runtime.db.transaction() as session:
-            await upsert_product(
-                session,
-                slug="kit",
-                title="Kit",
-                tier_id="std",
-                tier_label="Standard",
-                price=Money(10000, "XOF"),
-            )
-            await create_order(
-                session,
-                product_slug="kit",
-                tier_id="std",
-                buyer_email="awa@example.org",
-                now=gd_runtime.clock.now(),
-            )
+            await place_order(session, gd_runtime)
             assert (await session.execute(sa.select(WebhookEvent))).first() is not None
             raise RuntimeError("boom")
 
