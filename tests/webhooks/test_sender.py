@@ -5,11 +5,17 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import ssl
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from gated_delivery.models import (
@@ -24,10 +30,10 @@ from gated_delivery.models import (
 from gated_delivery.orders import create_order
 from gated_delivery.runtime import Runtime
 from gated_delivery.testing import FrozenClock
-from gated_delivery.testing.webhook_receiver import Receiver
+from gated_delivery.testing.webhook_receiver import Receiver, serve_receiver
 from gated_delivery.webhooks import endpoints
 from gated_delivery.webhooks.emit import RETRY_DELAYS_SECONDS
-from gated_delivery.webhooks.sender import DISABLE_AFTER
+from gated_delivery.webhooks.sender import DISABLE_AFTER, post
 
 RunJobs = Callable[[], Awaitable[int]]
 Endpoint = tuple[WebhookEndpoint, str]
@@ -283,3 +289,72 @@ async def test_send_again_resends_with_the_same_id(
     await gd_run_jobs()
     assert len(receiver.received) == 5
     Webhook(endpoint[1]).verify(receiver.received[-1].body, receiver.received[-1].headers)
+
+
+def self_signed(folder: Path, name: str) -> tuple[Path, Path]:
+    """A certificate for ``name`` and its key, written to ``folder``."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / f"{name}.pem", folder / f"{name}.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+async def to_loopback(host: str, port: int) -> list[str]:
+    return ["127.0.0.1"]
+
+
+async def test_https_goes_to_the_checked_address_with_the_name_for_tls_and_host(
+    gd_runtime: Runtime, tmp_path: Path
+) -> None:
+    gd_runtime.settings = gd_runtime.settings.model_copy(update={"sandbox": False})
+    cert, key = self_signed(tmp_path, "crm.test")
+    trusted = ssl.create_default_context(cafile=str(cert))
+    async with serve_receiver(tls=(cert, key), host="crm.test") as receiver:
+        outcome = await post(
+            gd_runtime,
+            receiver.url,
+            b"{}",
+            {"webhook-id": "evt_1"},
+            resolver=to_loopback,
+            tls=trusted,
+        )
+    assert outcome.status_code == 200, outcome.error
+    (got,) = receiver.received
+    assert got.headers["host"] == receiver.url.split("/")[2]  # crm.test:<port>
+    assert got.headers["webhook-id"] == "evt_1"
+
+
+async def test_https_with_a_certificate_for_another_name_is_not_sent(
+    gd_runtime: Runtime, tmp_path: Path
+) -> None:
+    gd_runtime.settings = gd_runtime.settings.model_copy(update={"sandbox": False})
+    cert, key = self_signed(tmp_path, "other.test")
+    trusted = ssl.create_default_context(cafile=str(cert))
+    async with serve_receiver(tls=(cert, key), host="crm.test") as receiver:
+        outcome = await post(gd_runtime, receiver.url, b"{}", {}, resolver=to_loopback, tls=trusted)
+    assert outcome.status_code is None
+    assert "ConnectError" in outcome.error
+    assert outcome.is_retryable
+    assert receiver.received == []

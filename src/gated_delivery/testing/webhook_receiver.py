@@ -11,6 +11,7 @@ import contextlib
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import uvicorn
 from starlette.applications import Starlette
@@ -56,16 +57,30 @@ class Receiver:
 
 
 @contextlib.asynccontextmanager
-async def serve_receiver() -> AsyncIterator[Receiver]:
-    """Run a ``Receiver`` at ``http://127.0.0.1:<free port>/hooks`` until the block ends."""
+async def serve_receiver(
+    *, tls: tuple[Path, Path] | None = None, host: str = "127.0.0.1"
+) -> AsyncIterator[Receiver]:
+    """Run a ``Receiver`` at ``http://127.0.0.1:<free port>/hooks`` until the block ends.
+
+    ``tls`` (a certificate file and its key file) serves https instead, at
+    ``https://<host>:<port>/hooks``; ``host`` is only the name put in ``url``.
+    """
     found = Receiver()
     app = Starlette(routes=[Route("/hooks", found.endpoint, methods=["POST"])])
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
-    found.url = f"http://127.0.0.1:{sock.getsockname()[1]}/hooks"
-    server = uvicorn.Server(
-        uvicorn.Config(app, lifespan="off", log_level="warning", access_log=False)
+    scheme = "https" if tls else "http"
+    found.url = f"{scheme}://{host}:{sock.getsockname()[1]}/hooks"
+    cert, key = tls or (None, None)
+    config = uvicorn.Config(
+        app,
+        lifespan="off",
+        log_level="warning",
+        access_log=False,
+        ssl_certfile=str(cert) if cert else None,
+        ssl_keyfile=str(key) if key else None,
     )
+    server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         while not server.started:

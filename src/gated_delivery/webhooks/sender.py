@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -121,8 +122,19 @@ async def deliver(rt: Runtime, payload: dict[str, Any]) -> None:
     raise GiveUp(f"try {tries} of event {event_id}: {what}; not tried again")
 
 
-async def post(rt: Runtime, url: str, content: bytes, signed: dict[str, str]) -> Outcome:
-    """Check the destination now (after DNS), post, and read the first bytes of the answer."""
+async def post(
+    rt: Runtime,
+    url: str,
+    content: bytes,
+    signed: dict[str, str],
+    *,
+    resolver: destinations.Resolver = destinations.system_resolver,
+    tls: ssl.SSLContext | None = None,
+) -> Outcome:
+    """Check the destination now (after DNS), post, and read the first bytes of the answer.
+
+    ``resolver`` and ``tls`` (the certificates trusted; default: the system's) are for tests.
+    """
     timeout = rt.settings.webhooks_timeout_seconds
     started = time.monotonic()
 
@@ -134,6 +146,7 @@ async def post(rt: Runtime, url: str, content: bytes, signed: dict[str, str]) ->
             url,
             allow_private=rt.settings.webhooks_allow_private,
             allow_http=rt.settings.sandbox,
+            resolver=resolver,
         )
     except DestinationRefused as exc:
         return outcome(None, error=f"refused: {exc}", is_refused=True)
@@ -149,7 +162,9 @@ async def post(rt: Runtime, url: str, content: bytes, signed: dict[str, str]) ->
     try:
         async with (
             asyncio.timeout(timeout),
-            httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False) as client,
+            httpx.AsyncClient(
+                timeout=timeout, follow_redirects=False, trust_env=False, verify=tls or True
+            ) as client,
         ):
             request = client.build_request(
                 "POST", target.connect_url, content=content, headers=headers, extensions=extensions
