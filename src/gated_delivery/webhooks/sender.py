@@ -9,6 +9,7 @@ the staff are mailed.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import ssl
 import time
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
+import certifi
 import httpx
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -122,6 +124,12 @@ async def deliver(rt: Runtime, payload: dict[str, Any]) -> None:
     raise GiveUp(f"try {tries} of event {event_id}: {what}; not tried again")
 
 
+@functools.cache
+def default_tls() -> ssl.SSLContext:
+    """The certificates httpx trusts (certifi's), loaded once: loading costs more than a post."""
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 async def post(
     rt: Runtime,
     url: str,
@@ -163,7 +171,10 @@ async def post(
         async with (
             asyncio.timeout(timeout),
             httpx.AsyncClient(
-                timeout=timeout, follow_redirects=False, trust_env=False, verify=tls or True
+                timeout=timeout,
+                follow_redirects=False,
+                trust_env=False,
+                verify=tls or default_tls(),
             ) as client,
         ):
             request = client.build_request(
