@@ -161,7 +161,8 @@ async def remove(rt: Runtime, endpoint_id: str, *, actor: str) -> None:
     """Delete an endpoint and its delivery log; its pending deliveries find nothing to do."""
     async with rt.db.transaction() as session:
         endpoint = await _get(session, endpoint_id)
-        _audit(rt, session, endpoint.id, "removed", actor, endpoint.url[:200])
+        # not the URL: it may carry a receiver's token in its query string
+        _audit(rt, session, endpoint.id, "removed", actor)
         await session.delete(endpoint)
 
 
