@@ -59,7 +59,7 @@ async def main(count: int) -> None:
                 price=Money(5000, "XOF"),
             )
         bare = await create_orders(rt, count)
-        async with serve_receiver() as receiver:
+        with serve_receiver() as receiver:
             for _ in range(3):
                 await endpoints.add(rt, receiver.url, ["order.created"], actor="bench")
             hooked = await create_orders(rt, count)

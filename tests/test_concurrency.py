@@ -323,7 +323,7 @@ async def test_one_payment_told_many_times_at_once_sends_one_order_paid_webhook(
 ) -> None:
     rt = gd_runtime
     rt.settings = rt.settings.model_copy(update={"sandbox": True, "webhooks_allow_private": True})
-    async with serve_receiver() as receiver:
+    with serve_receiver() as receiver:
         added, _secret = await endpoints.add(rt, receiver.url, ["order.paid"], actor="test")
         attempt_id = await checkout(server, rt, gd_order.id)
         gd_fake_provider.will_report(attempt_id, ReportedStatus.SUCCEEDED)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 
 import pytest
 import pytest_asyncio
@@ -31,10 +31,10 @@ def gd_settings(gd_settings: CoreSettings) -> CoreSettings:
     )
 
 
-@pytest_asyncio.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    """A uvicorn server on a free loopback port, recording what it receives."""
-    async with serve_receiver() as found:
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A server on a free loopback port, recording what it receives."""
+    with serve_receiver() as found:
         yield found
 
 

@@ -331,10 +331,10 @@ async def test_https_goes_to_the_checked_address_with_the_name_for_tls_and_host(
     gd_runtime.settings = gd_runtime.settings.model_copy(update={"sandbox": False})
     cert, key = self_signed(tmp_path, "crm.test")
     trusted = ssl.create_default_context(cafile=str(cert))
-    async with serve_receiver(tls=(cert, key), host="crm.test") as receiver:
+    with serve_receiver(tls=(cert, key)) as receiver:
         outcome = await post(
             gd_runtime,
-            receiver.url,
+            receiver.url.replace("127.0.0.1", "crm.test"),
             b"{}",
             {"webhook-id": "evt_1"},
             resolver=to_loopback,
@@ -342,7 +342,7 @@ async def test_https_goes_to_the_checked_address_with_the_name_for_tls_and_host(
         )
     assert outcome.status_code == 200, outcome.error
     (got,) = receiver.received
-    assert got.headers["host"] == receiver.url.split("/")[2]  # crm.test:<port>
+    assert got.headers["host"] == receiver.url.split("/")[2].replace("127.0.0.1", "crm.test")
     assert got.headers["webhook-id"] == "evt_1"
 
 
@@ -352,8 +352,9 @@ async def test_https_with_a_certificate_for_another_name_is_not_sent(
     gd_runtime.settings = gd_runtime.settings.model_copy(update={"sandbox": False})
     cert, key = self_signed(tmp_path, "other.test")
     trusted = ssl.create_default_context(cafile=str(cert))
-    async with serve_receiver(tls=(cert, key), host="crm.test") as receiver:
-        outcome = await post(gd_runtime, receiver.url, b"{}", {}, resolver=to_loopback, tls=trusted)
+    with serve_receiver(tls=(cert, key)) as receiver:
+        url = receiver.url.replace("127.0.0.1", "crm.test")
+        outcome = await post(gd_runtime, url, b"{}", {}, resolver=to_loopback, tls=trusted)
     assert outcome.status_code is None
     assert "ConnectError" in outcome.error
     assert outcome.is_retryable

@@ -1,4 +1,4 @@
-"""A real webhook receiver for tests: a uvicorn server on a free loopback port.
+"""A real webhook receiver for tests: a server on a free loopback port (``loopback.serve``).
 
 It records every request as received and answers with scripted status codes, so a test can
 check what the sender sent (with any verifier) and how it reacts to failures.
@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
+
+from gated_delivery.testing.loopback import serve
 
 
 @dataclass
@@ -56,40 +56,14 @@ class Receiver:
         return [r for r in self.received if f'"type":"{event_type}"'.encode() in r.body]
 
 
-@contextlib.asynccontextmanager
-async def serve_receiver(
-    *, tls: tuple[Path, Path] | None = None, host: str = "127.0.0.1"
-) -> AsyncIterator[Receiver]:
+@contextlib.contextmanager
+def serve_receiver(*, tls: tuple[Path, Path] | None = None) -> Iterator[Receiver]:
     """Run a ``Receiver`` at ``http://127.0.0.1:<free port>/hooks`` until the block ends.
 
-    ``tls`` (a certificate file and its key file) serves https instead, at
-    ``https://<host>:<port>/hooks``; ``host`` is only the name put in ``url``.
+    ``tls`` (a certificate file and its key file) serves https instead.
     """
     found = Receiver()
     app = Starlette(routes=[Route("/hooks", found.endpoint, methods=["POST"])])
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    scheme = "https" if tls else "http"
-    found.url = f"{scheme}://{host}:{sock.getsockname()[1]}/hooks"
-    cert, key = tls or (None, None)
-    config = uvicorn.Config(
-        app,
-        lifespan="off",
-        log_level="warning",
-        access_log=False,
-        ssl_certfile=str(cert) if cert else None,
-        ssl_keyfile=str(key) if key else None,
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            if task.done():
-                await task  # start-up failed: raise its error
-                raise RuntimeError("the webhook receiver stopped before it started")
-            await asyncio.sleep(0.01)
+    with serve(app, tls=tls) as base:
+        found.url = f"{base}/hooks"
         yield found
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
