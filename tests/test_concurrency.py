@@ -37,6 +37,7 @@ from gated_delivery.models import (
     Order,
     PaymentAttempt,
     Product,
+    WebhookEvent,
 )
 from gated_delivery.payments import EVENT_JOB, FULFIL_JOB
 from gated_delivery.reconcile import Report, reconcile
@@ -50,6 +51,8 @@ from gated_delivery.states import (
     PaymentStatus,
 )
 from gated_delivery.testing import FakeProvider, FrozenClock
+from gated_delivery.testing.webhook_receiver import serve_receiver
+from gated_delivery.webhooks import endpoints
 
 A = AttemptState
 P = PaymentStatus
@@ -309,6 +312,33 @@ async def test_one_payment_told_many_times_at_once_is_confirmed_once(
     assert_delivered_once(after, attempt_id)
     status = (await server.get(f"/orders/{gd_order.id}/status")).json()
     assert status["downloadable"] is True
+
+
+@pytest.mark.usefixtures("product_file")
+async def test_one_payment_told_many_times_at_once_sends_one_order_paid_webhook(
+    server: httpx.AsyncClient,
+    gd_runtime: Runtime,
+    gd_fake_provider: FakeProvider,
+    gd_order: Order,
+) -> None:
+    rt = gd_runtime
+    rt.settings = rt.settings.model_copy(update={"sandbox": True, "webhooks_allow_private": True})
+    with serve_receiver() as receiver:
+        added, _secret = await endpoints.add(rt, receiver.url, ["order.paid"], actor="test")
+        attempt_id = await checkout(server, rt, gd_order.id)
+        gd_fake_provider.will_report(attempt_id, ReportedStatus.SUCCEEDED)
+        notice = gd_fake_provider.notification(attempt_id, status="succeeded")
+
+        await burst(server, rt, gd_order.id, [notice] * COPIES)
+
+        async with rt.db.transaction() as session:
+            events = list(await session.scalars(sa.select(WebhookEvent.type)))
+            deliveries = list(await session.scalars(sa.select(Job).where(Job.kind == "webhook")))
+        assert events == ["order.paid"]
+        assert [(j.state, j.payload["endpoint_id"]) for j in deliveries] == [
+            (JobState.DONE, added.id)
+        ]
+        assert len(receiver.received) == 1
 
 
 @pytest.mark.usefixtures("product_file")

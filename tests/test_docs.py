@@ -254,3 +254,17 @@ def test_documented_command_exists_with_its_options(synopsis: str) -> None:
     required = {p.opts[0] for p in command.params if isinstance(p, click.Option) and p.required}
     shown = {word for word in words if word.startswith("--")}  # outside [...]
     assert required <= shown, f"{synopsis!r} does not show {sorted(required - shown)}"
+
+
+def test_webhooks_md_has_the_generated_events_table() -> None:
+    from gated_delivery.webhooks.events import render_markdown
+
+    text = (DOCS / "webhooks.md").read_text()
+    start, end = "<!-- events table: generated -->\n", "<!-- end of the generated table -->"
+    assert start in text, "docs/webhooks.md lost its table's start marker"
+    assert end in text, "docs/webhooks.md lost its table's end marker"
+    table = text.split(start, 1)[1].split(end, 1)[0]
+    assert table == render_markdown(), (
+        "docs/webhooks.md's events table differs from the code; paste the output of "
+        "`python -m gated_delivery.webhooks.events`"
+    )

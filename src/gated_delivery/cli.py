@@ -25,6 +25,7 @@ from gated_delivery.catalogue import add_product_file, list_products, upsert_pro
 from gated_delivery.cli_buyer import buyer_options
 from gated_delivery.cli_check import check
 from gated_delivery.cli_staff import staff
+from gated_delivery.cli_webhooks import webhooks
 from gated_delivery.config import CoreSettings, load_settings
 from gated_delivery.errors import ConfigurationError, GatedDeliveryError, InvalidInput
 from gated_delivery.jobs.worker import Worker
@@ -581,6 +582,7 @@ def orders_export(date_from: str, date_to: str, fmt: str, kind: str, output: Pat
 main.add_command(staff)  # gated-delivery staff create-user EMAIL
 products.add_command(buyer_options)  # gated-delivery products buyer-options SLUG
 main.add_command(check)  # gated-delivery check [--json]
+main.add_command(webhooks)  # gated-delivery webhooks add URL --events ...
 
 
 if __name__ == "__main__":

@@ -105,3 +105,12 @@ def lockouts(hours: int) -> None:
     for line in lines:
         _echo(line)
     _echo(f"{len(lines)} lockout(s) in the last {hours} h")
+
+
+@staff.command("set-admin")
+@click.argument("email")
+@click.option("--revoke", is_flag=True, help="Take the right back.")
+def set_admin(email: str, revoke: bool) -> None:
+    """Let a staff account manage webhook endpoints on the staff pages (or not)."""
+    _run(lambda rt: staff_accounts.set_admin(rt, email, not revoke))
+    _echo(f"{email.strip().lower()} {'is no longer' if revoke else 'is now'} an admin")

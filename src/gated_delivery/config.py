@@ -243,6 +243,19 @@ class CoreSettings(BaseSettings):
         None, validation_alias=AliasChoices("GD_METRICS_TOKEN", "metrics_token")
     )
 
+    # webhooks to the shop's own systems: loopback, private and link-local addresses are
+    # refused (SSRF) unless this is set, for a receiver on the same host or network
+    webhooks_allow_private: bool = Field(
+        False,
+        validation_alias=AliasChoices("GD_WEBHOOKS_ALLOW_PRIVATE", "webhooks_allow_private"),
+    )
+    webhooks_timeout_seconds: float = Field(
+        15.0,
+        gt=0,
+        le=60,
+        validation_alias=AliasChoices("GD_WEBHOOKS_TIMEOUT_SECONDS", "webhooks_timeout_seconds"),
+    )
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_level(cls, value: Any) -> Any:

@@ -9,12 +9,14 @@
     ├── NotFound                  an order, product, tier or provider that does not exist
     ├── InvalidInput              a buyer's or operator's input was refused
     │   ├── UploadRefused         an upload over a limit or of a refused type (uploads.py)
-    │   └── PriceNotAccepted      the chosen provider cannot take this price (422)
+    │   ├── PriceNotAccepted      the chosen provider cannot take this price (422)
+    │   └── DestinationRefused    a webhook URL that is not https or points inside the network
     ├── TooManyRequests           a rate limit or a size budget was reached; try again later
     ├── NotificationRejected      a webhook failed authentication; nothing changed
     ├── ProviderError             the provider answered with an error of its own
     │   └── ProviderUnavailable   the provider could not be reached; try again later
-    └── RetryLater                a job asks to run again later (not a failure)
+    ├── RetryLater                a job asks to run again later (not a failure)
+    └── GiveUp                    a job failed for good: trying again would fail the same way
 
 Every message says what was wrong and what to do next, and never carries a secret.
 """
@@ -95,6 +97,10 @@ class TooManyRequests(GatedDeliveryError):
         self.retry_after_seconds = max(1, retry_after_seconds)
 
 
+class DestinationRefused(InvalidInput):
+    """An outbound address refused: not https, malformed, or inside the shop's network."""
+
+
 class NotificationRejected(GatedDeliveryError):
     """A provider notification failed authentication; it is answered 400 and audited."""
 
@@ -119,3 +125,7 @@ class RetryLater(GatedDeliveryError):
 
 class ActionRefused(GatedDeliveryError):
     """A staff or buyer action that the order's state does not allow; nothing changed."""
+
+
+class GiveUp(GatedDeliveryError):
+    """Raised by a job handler whose failure is final (a webhook receiver answering 400)."""

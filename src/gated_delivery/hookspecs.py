@@ -293,6 +293,8 @@ class StaffUser:
     id: str
     email: str
     display_name: str = ""
+    #: may manage webhook endpoints, which receive order data
+    is_admin: bool = False
 
 
 class StaffAuthenticator(Protocol):

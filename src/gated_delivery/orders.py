@@ -16,6 +16,7 @@ from gated_delivery.errors import InvalidInput, NotFound
 from gated_delivery.models import Asset, AuditEvent, Job, Order, PaymentAttempt
 from gated_delivery.text import check_answers, check_single_line, terminal_safe
 from gated_delivery.transitions import audit
+from gated_delivery.webhooks.emit import emit
 
 MAX_ANSWERS_BYTES: Final = 32 * 1024
 MAX_NAME_LENGTH: Final = 200
@@ -93,6 +94,7 @@ async def create_order(
             "currency": tier.currency,
         },
     )
+    await emit(session, "order.created", order, now=now)
     return order
 
 

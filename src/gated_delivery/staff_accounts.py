@@ -107,6 +107,16 @@ async def set_password(rt: Runtime, email: str, password: str, *, actor: str = "
         _audit_account(rt, session, account.id, "password_changed", actor)
 
 
+async def set_admin(rt: Runtime, email: str, is_admin: bool, *, actor: str = "cli") -> None:
+    """Grant (or take back) the right to manage webhook endpoints on the staff pages."""
+    async with rt.db.transaction() as session:
+        account = await _by_email(session, email)
+        account.is_admin = is_admin
+        _audit_account(
+            rt, session, account.id, "admin_granted" if is_admin else "admin_revoked", actor
+        )
+
+
 async def disable_account(rt: Runtime, email: str, *, actor: str = "cli") -> None:
     """Deactivate an account and end its sessions; ``NotFound`` if there is none."""
     async with rt.db.transaction() as session:

@@ -23,6 +23,8 @@ from gated_delivery.errors import GatedDeliveryError
 from gated_delivery.models import Asset, DownloadToken, Order
 from gated_delivery.states import FulfilmentState, PaymentStatus
 from gated_delivery.transitions import audit
+from gated_delivery.webhooks.emit import emit
+from gated_delivery.webhooks.events import order_data
 
 #: One salt per purpose: a signature made for one use never validates for another.
 DOWNLOAD_SALT: Final = "gated-delivery/download-link"
@@ -223,7 +225,11 @@ async def revoke_all(
         .returning(DownloadToken.id)
     )
     ids = list(revoked.scalars())
+    order = await session.get(Order, order_id) if ids else None
     for token_id in ids:
+        if order is not None:
+            data = {**order_data(order), "token_id": token_id}
+            await emit(session, "link.revoked", order, now=now, data=data)
         audit(
             session,
             now=now,

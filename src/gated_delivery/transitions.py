@@ -9,52 +9,20 @@ from __future__ import annotations
 import enum
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gated_delivery.db import insert_ignore
-from gated_delivery.models import AuditEvent, Job, JobState
+from gated_delivery.jobspec import JobSpec, enqueue
+from gated_delivery.models import AuditEvent
 from gated_delivery.states import Machine
+from gated_delivery.webhooks.emit import emit_for_transition
+
+__all__ = ["JobSpec", "audit", "enqueue", "scalars_only", "transition"]
 
 S = TypeVar("S", bound=enum.Enum)
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class JobSpec:
-    """An outbox job to write with a change. ``dedupe_key`` makes it exist at most once."""
-
-    kind: str
-    payload: Mapping[str, Any] = field(default_factory=dict)
-    dedupe_key: str | None = None
-    order_id: str | None = None
-    run_after: datetime | None = None
-
-
-async def enqueue(
-    session: AsyncSession, job: JobSpec, *, now: datetime, max_attempts: int
-) -> int | None:
-    """Write ``job`` to the outbox; None if a job with its dedupe key already exists."""
-    values = {
-        "kind": job.kind,
-        "payload": dict(job.payload),
-        "order_id": job.order_id,
-        "state": JobState.PENDING,
-        "max_attempts": max_attempts,
-        "run_after": job.run_after or now,
-        "created_at": now,
-    }
-    if job.dedupe_key is None:
-        row = Job(**values)
-        session.add(row)
-        await session.flush()
-        return row.id
-    return await insert_ignore(
-        session, Job, {**values, "dedupe_key": job.dedupe_key}, conflict=["dedupe_key"]
-    )
 
 
 def scalars_only(data: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -139,6 +107,8 @@ async def transition(
     )
     for job in jobs:
         await enqueue(session, job, now=now, max_attempts=max_attempts)
+    # the shop's own systems hear of the move in this same transaction (webhooks)
+    await emit_for_transition(session, machine.name, row, target.value, now=now, order_id=order_id)
     await session.flush()
     log.info("%s %s: %s -> %s by %s", machine.name, row.id, current.value, target.value, actor)
     return True

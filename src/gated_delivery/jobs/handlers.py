@@ -17,10 +17,15 @@ from gated_delivery import (
     reminders,
 )
 from gated_delivery.runtime import Runtime
+from gated_delivery.webhooks import emit as webhook_emit
+from gated_delivery.webhooks import notice as webhook_notice
+from gated_delivery.webhooks import sender as webhook_sender
 
 Handler = Callable[[Runtime, dict[str, Any]], Awaitable[None]]
 #: Called once when a job of that kind runs out of tries, with the last error.
 GiveUp = Callable[[Runtime, dict[str, Any], str], Awaitable[None]]
+#: The wait before the next try after that many failed tries, for kinds with a schedule.
+RetryDelay = Callable[[int], float]
 
 
 async def verify_payment(rt: Runtime, payload: dict[str, Any]) -> None:
@@ -52,8 +57,15 @@ HANDLERS: Final[Mapping[str, Handler]] = {
     reminders.REMINDER_JOB: reminders.send_reminder,
     purchases.PURCHASES_MAIL_JOB: purchases.send_link_mail,
     inquiries.DIGEST_JOB: inquiries.send_digest,
+    webhook_emit.DELIVER_JOB: webhook_sender.deliver,
+    webhook_sender.NOTICE_JOB: webhook_notice.send_disabled_notice,
 }
 
 GIVE_UP: Final[Mapping[str, GiveUp]] = {
     fulfilment.GENERATE_JOB: fulfilment.give_up_generation,
+}
+
+#: Kinds that follow a published schedule instead of the default jittered backoff.
+RETRY_DELAYS: Final[Mapping[str, RetryDelay]] = {
+    webhook_emit.DELIVER_JOB: webhook_emit.retry_delay_seconds,
 }

@@ -10,8 +10,8 @@ from typing import Final
 import sqlalchemy as sa
 
 from gated_delivery import error_reports, logcontext, metrics
-from gated_delivery.errors import RetryLater
-from gated_delivery.jobs.handlers import GIVE_UP, HANDLERS
+from gated_delivery.errors import GiveUp, RetryLater
+from gated_delivery.jobs.handlers import GIVE_UP, HANDLERS, RETRY_DELAYS
 from gated_delivery.models import Job, JobState
 from gated_delivery.runtime import Runtime
 
@@ -87,8 +87,8 @@ async def execute(rt: Runtime, job: Job) -> JobState:
     """Run a claimed job's handler and record the outcome on its row.
 
     Success → DONE. ``RetryLater`` → PENDING again after a backoff, or DONE with a note once
-    tries run out (the reconciler takes over). Any other error → PENDING after a backoff, or
-    DEAD with its reason after the last try.
+    tries run out (the reconciler takes over). ``GiveUp`` → DEAD at once. Any other error →
+    PENDING after a backoff, or DEAD with its reason after the last try.
     """
     payload = dict(job.payload)
     with logcontext.bind(
@@ -99,7 +99,7 @@ async def execute(rt: Runtime, job: Job) -> JobState:
     ):
         handler = HANDLERS.get(job.kind)
         error = ""
-        retry_note = False
+        retry_note = is_final = False
         failure: Exception | None = None
         log.info("job running (try %s of %s)", job.attempts, job.max_attempts)
         try:
@@ -109,23 +109,32 @@ async def execute(rt: Runtime, job: Job) -> JobState:
                 await handler(rt, payload)
         except RetryLater as exc:
             error, retry_note = str(exc), True
+        except GiveUp as exc:
+            log.warning("job failed for good on try %s", job.attempts)
+            error, is_final, failure = f"{type(exc).__name__}: {exc}"[:2000], True, exc
         except Exception as exc:
             # the type only: an error's text may quote what the job handled (an address)
             log.warning("job failed on try %s: %s", job.attempts, type(exc).__name__)
             error = f"{type(exc).__name__}: {exc}"[:2000]
             failure = exc
-        return await _record(rt, job, error, retry_note, failure)
+        return await _record(rt, job, error, retry_note, failure, is_final=is_final)
 
 
 async def _record(
-    rt: Runtime, job: Job, error: str, retry_note: bool, failure: Exception | None = None
+    rt: Runtime,
+    job: Job,
+    error: str,
+    retry_note: bool,
+    failure: Exception | None = None,
+    *,
+    is_final: bool = False,
 ) -> JobState:
     now = rt.clock.now()
     values: dict[str, object] = {"locked_until": None, "locked_by": None, "last_error": error}
     if not error:
         values |= {"state": JobState.DONE, "finished_at": now}
-    elif job.attempts < job.max_attempts:
-        values |= {"state": JobState.PENDING, "run_after": _later(now, job.attempts)}
+    elif job.attempts < job.max_attempts and not is_final:
+        values |= {"state": JobState.PENDING, "run_after": _later(now, job)}
     elif retry_note:
         values |= {
             "state": JobState.DONE,
@@ -171,5 +180,7 @@ def _log_outcome(job: Job, state: JobState, values: dict[str, object]) -> None:
     metrics.JOB_RUNS.labels(job.kind, outcome).inc()
 
 
-def _later(now: datetime, attempts: int) -> datetime:
-    return now + timedelta(seconds=backoff_seconds(attempts))
+def _later(now: datetime, job: Job) -> datetime:
+    schedule = RETRY_DELAYS.get(job.kind)
+    delay = schedule(job.attempts) if schedule else backoff_seconds(job.attempts)
+    return now + timedelta(seconds=delay)

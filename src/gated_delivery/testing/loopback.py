@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -20,14 +21,24 @@ START_TIMEOUT_SECONDS = 10.0
 
 
 @contextlib.contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """Serve ``app`` on ``127.0.0.1`` at a free port; yields ``http://127.0.0.1:<port>``."""
+def serve(app: Any, *, tls: tuple[Path, Path] | None = None) -> Iterator[str]:
+    """Serve ``app`` on ``127.0.0.1`` at a free port; yields ``http://127.0.0.1:<port>``.
+
+    ``tls`` (a certificate file and its key file) serves https instead.
+    """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
+    cert, key = tls or (None, None)
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        lifespan="off",
+        access_log=False,
+        ssl_certfile=str(cert) if cert else None,
+        ssl_keyfile=str(key) if key else None,
     )
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
@@ -38,7 +49,7 @@ def serve(app: Any) -> Iterator[str]:
             )
         time.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)

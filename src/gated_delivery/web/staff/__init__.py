@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from gated_delivery.hookspecs import StaffUser
 from gated_delivery.runtime import Runtime
 from gated_delivery.web.staff import actions, auth, overview, pages
+from gated_delivery.web.staff import webhooks as webhook_pages
 from gated_delivery.web.staff.site import StaffSite
 
 __all__ = ["StaffSite", "mount"]
@@ -68,6 +69,7 @@ def routes(site: StaffSite) -> list[BaseRoute]:
     ]
     for name, action in actions.ACTIONS.items():
         found.append(Route(f"/orders/{{order_id}}/{name}", _action(site, action), methods=["POST"]))
+    found += webhook_pages.routes(site)  # admins only
     return found
 
 

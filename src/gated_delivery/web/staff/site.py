@@ -122,7 +122,12 @@ class StaffSite:
         account = await staff_accounts.get_active(self.rt, str(session.get("uid", "")))
         if account is None or session.get("ver") != account.session_version:
             return None
-        return StaffUser(id=account.id, email=account.email, display_name=account.display_name)
+        return StaffUser(
+            id=account.id,
+            email=account.email,
+            display_name=account.display_name,
+            is_admin=account.is_admin,
+        )
 
     def _is_fresh(self, session: dict[str, Any]) -> bool:
         now = self.rt.clock.now().timestamp()

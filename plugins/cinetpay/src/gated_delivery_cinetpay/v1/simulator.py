@@ -42,7 +42,13 @@ from typing import Any, Final
 import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.routing import BaseRoute, Route
 
 from gated_delivery_cinetpay.settings import SANDBOX_PATH
@@ -315,8 +321,9 @@ class CinetPayV1Simulator:
         except ValueError as exc:
             return PlainTextResponse(str(exc), status_code=409)
         await self.deliver(merchant_id)
-        target = tx.success_url if action == "pay" else tx.failed_url
-        return HTMLResponse(_return_html(target))
+        # the buyer goes back to the shop in one step (how CinetPay's page sends them is
+        # undocumented; a redirect after the POST is the plain way)
+        return RedirectResponse(tx.success_url if action == "pay" else tx.failed_url, 303)
 
     async def _control(self, request: Request) -> Response:
         merchant_id = request.path_params["merchant_id"]
@@ -485,11 +492,3 @@ def _page_html(tx: V1Transaction) -> str:
   <button name="action" value="expire">Laisser expirer</button>
 </form>
 </body></html>"""
-
-
-def _return_html(target: str) -> str:
-    url = html.escape(target, quote=True)
-    return f"""<!doctype html>
-<html lang="fr"><head><meta charset="utf-8"><title>Retour au site</title>
-<meta http-equiv="refresh" content="0;url={url}"></head>
-<body><p><a href="{url}">Retour au site du marchand</a></p></body></html>"""

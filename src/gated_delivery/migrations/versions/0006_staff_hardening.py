@@ -1,7 +1,7 @@
 """staff session version and rate counters
 
-Revision ID: 0005_staff_hardening
-Revises: 0004_buyer_purchases
+Revision ID: 0006_staff_hardening
+Revises: 0005_webhooks
 Create Date: 2026-12-04 20:50:00.000000
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005_staff_hardening"
-down_revision: str | None = "0004_buyer_purchases"
+revision: str = "0006_staff_hardening"
+down_revision: str | None = "0005_webhooks"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
