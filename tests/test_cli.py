@@ -326,3 +326,14 @@ def test_products_add_tells_the_file_type_by_content(cli: CliRunner, tmp_path: P
         stored = conn.execute("SELECT media_type, filename FROM gd_asset").fetchall()
     assert stored == [("image/png", "tableau.png")]
     assert not [p for p in media.rglob("*") if p.is_file() and "staff-upload" in str(p)]
+
+
+def test_orders_refund_refuses_an_unpaid_order_in_one_line(cli: CliRunner) -> None:
+    run(
+        cli, "products", "add", "guide", "--title", "Guide", "--amount", "5000", "--currency", "XOF"
+    )
+    order_id = run(cli, "orders", "create", "--product", "guide", "--email", "a@example.org")
+    refused = run(cli, "orders", "refund", order_id.strip(), "--reason", "asked", ok=False)
+    assert refused.strip() == f"Error: order {order_id.strip()} is unpaid, not paid"
+    assert "--reason" in run(cli, "orders", "refund", order_id.strip(), ok=False)
+    assert "payment: Unpaid" in run(cli, "orders", "show", order_id.strip())

@@ -15,7 +15,7 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, BinaryIO, ParamSpec, TypeVar, cast
+from typing import Any, BinaryIO, Final, ParamSpec, TypeVar, cast
 
 import click
 
@@ -34,6 +34,7 @@ from gated_delivery.money import Money
 from gated_delivery.orders import create_order, describe_order
 from gated_delivery.payments import amount_refusal
 from gated_delivery.reconcile import reconcile
+from gated_delivery.refunds import RefundKind, refund_order
 from gated_delivery.runtime import Runtime, build_runtime
 from gated_delivery.text import terminal_safe
 from gated_delivery.uploads import (
@@ -457,6 +458,14 @@ def fulfilment_revoke(order_id: str, reason: str) -> None:
 
 # --- orders --------------------------------------------------------------------------
 
+#: What ``orders refund`` prints for each outcome.
+REFUND_OUTCOMES: Final = {
+    RefundKind.THROUGH_PROVIDER: "refunded: the money went back through the provider",
+    RefundKind.RECORDED: (
+        "refund recorded only: give the money back in the provider's own back office"
+    ),
+}
+
 
 @main.group()
 def orders() -> None:
@@ -497,6 +506,19 @@ async def _only_tier(session: Any, slug: str) -> str:
             tiers = ", ".join(t.tier_id for t in product.tiers)
             raise InvalidInput(f"product {slug!r} has several tiers ({tiers}); pass --tier")
     raise InvalidInput(f"no product {slug!r}; see `gated-delivery products list`")
+
+
+@orders.command("refund")
+@click.argument("order_id")
+@click.option("--reason", required=True, help="Why; kept in the audit trail.")
+@_fail_cleanly
+def orders_refund(order_id: str, reason: str) -> None:
+    """Refund the paid ORDER: through its provider when it can, else record the refund."""
+
+    async def run(rt: Runtime) -> RefundKind:
+        return await refund_order(rt, order_id, actor="operator", reason=reason)
+
+    click.echo(REFUND_OUTCOMES[_run(_settings(), run)])
 
 
 @orders.command("show")

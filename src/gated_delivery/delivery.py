@@ -329,6 +329,8 @@ def staff_actions(order: Order, *, has_final: bool, open_attempts: int) -> froze
         allowed.add("recheck")
     if F.REVOKED in FULFILMENT.moves[current]:
         allowed.add("revoke")
+    if order.payment_status is PaymentStatus.PAID:
+        allowed.add("refund")
     return frozenset(allowed)
 
 
@@ -374,6 +376,8 @@ async def refund(rt: Runtime, order_id: str, *, actor: str, reason: str) -> int:
             order_id=order.id,
             actor=actor,
             reason=reason,
+            # one mail per order: the outbox's dedupe key drops any repeat
+            jobs=[mail.mail_job("order_refunded", order.id, key=f"refunded:{order.id}")],
         )
         if order.fulfilment_status is not F.REVOKED:
             await move(rt, session, order, F.REVOKED, actor=actor, reason=f"refunded: {reason}")

@@ -171,6 +171,24 @@ class CredentialCheck(Protocol):
 
 
 @runtime_checkable
+class RefundCapable(Protocol):
+    """What a provider may add so that staff can refund a paid order through it.
+
+    Optional: for a provider without it, ``refunds.refund_order`` only records a refund made
+    in the provider's own back office.
+    """
+
+    async def refund_payment(self, attempt: AttemptView) -> str:
+        """Give the whole amount of the SUCCEEDED ``attempt`` back to the buyer.
+
+        Return a short sentence saying what the provider did; raise ``ProviderError`` (with
+        the provider's reason) when it refuses, having changed nothing. A repeat must not
+        pay twice.
+        """
+        ...
+
+
+@runtime_checkable
 class PaymentProvider(Protocol):
     """A payment provider: start a payment, authenticate its webhooks, ask its server.
 

@@ -30,6 +30,7 @@ TEMPLATES: Final = (
     "purchases_link",
     "payment_reminder",
     "admin_inquiry_digest",
+    "order_refunded",
 )
 #: Templates whose mail carries a fresh download link.
 LINK_TEMPLATES: Final = frozenset({"file_ready", "new_link"})

@@ -35,6 +35,7 @@ ACTIONS: dict[str, dict[str, str]] = {
     "recheck": {},
     "review/accept": {"attempt_id": "x", "reason": "ok"},
     "review/refund": {"attempt_id": "x", "reason": "ok"},
+    "refund": {"reason": "ok"},
 }
 
 
@@ -258,12 +259,12 @@ async def test_upload_then_publish_twice_sends_one_mail(
     assert offered(unpaid.text) == {"revoke"}  # nothing to upload or publish before payment
     await pay(staff_client, gd_fake_provider, order, gd_run_jobs)
     page = await staff_client.get(f"/staff/orders/{order.id}")
-    assert offered(page.text) == {"final", "revoke"}  # a review product publishes a final
+    assert offered(page.text) == {"final", "revoke", "refund"}  # a review product publishes a final
     csrf = csrf_of(page.text)
     uploaded = await upload(staff_client, order.id, csrf)
     assert uploaded.status_code == 303, uploaded.text
     page = await staff_client.get(f"/staff/orders/{order.id}")
-    assert offered(page.text) == {"final", "publish", "revoke"}
+    assert offered(page.text) == {"final", "publish", "revoke", "refund"}
     for _ in range(2):
         published = await staff_client.post(
             f"/staff/orders/{order.id}/publish", data={"csrf": csrf}
@@ -454,3 +455,27 @@ async def test_a_host_plugin_replaces_the_login(
             f"/staff/orders/{order.id}/publish", data={"csrf": "x"}, headers=headers
         )
         assert forged.status_code == 403
+
+
+async def test_refund_of_a_paid_order_says_it_was_only_recorded(
+    staff_client: httpx.AsyncClient,
+    gd_runtime: Runtime,
+    gd_fake_provider: FakeProvider,
+    gd_run_jobs: RunJobs,
+) -> None:
+    order = await review_order(gd_runtime)
+    await pay(staff_client, gd_fake_provider, order, gd_run_jobs)
+    page = await staff_client.get(f"/staff/orders/{order.id}")
+    assert f"/staff/orders/{order.id}/refund" in page.text
+    refunded = await staff_client.post(
+        f"/staff/orders/{order.id}/refund",
+        data={"csrf": csrf_of(page.text), "reason": "buyer cancelled"},
+        follow_redirects=True,
+    )
+    assert refunded.status_code == 200
+    assert "Remboursement enregistré seulement" in refunded.text
+    assert f'/staff/orders/{order.id}/refund"' not in refunded.text  # no longer offered
+    async with gd_runtime.db.transaction() as session:
+        order_now = await session.get(Order, order.id)
+    assert order_now is not None
+    assert order_now.payment_status is PaymentStatus.REFUNDED

@@ -245,14 +245,19 @@ class Wave:
             session = await self.client.get_session(session_id)
         return map_session(session)
 
-    # --- refund (no core hook calls it yet)
+    # --- refund (the core's optional RefundCapable)
 
-    async def refund(self, attempt: AttemptView) -> None:
-        """Refund the whole amount of a paid session through Wave.
+    async def refund_payment(self, attempt: AttemptView) -> str:
+        """Refund the whole amount of a paid session through Wave; returns what Wave did.
 
         Raises ``WaveRefundRefused`` when Wave says no, with its reason; a repeat refunds
-        nothing more (C2). The core has no refund hook yet: host code may call this.
+        nothing more (C2). Staff reach this through ``refunds.refund_order``.
         """
+        await self.refund(attempt)
+        return "refunded in full at Wave"
+
+    async def refund(self, attempt: AttemptView) -> None:
+        """Refund the whole amount of a paid session through Wave (see ``refund_payment``)."""
         session = await self._session_of(attempt)
         if session is None or not isinstance(session.get("id"), str):
             raise WaveError("no_session", f"attempt {attempt.attempt_id} has no Wave session")

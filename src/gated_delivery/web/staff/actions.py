@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from gated_delivery import delivery, fulfilment, payments, review
+from gated_delivery import delivery, fulfilment, payments, refunds, review
 from gated_delivery.errors import ActionRefused, IllegalTransition, ProviderError, RetryLater
 from gated_delivery.hookspecs import StaffUser
 from gated_delivery.models import PaymentAttempt
@@ -126,6 +126,12 @@ async def refund_review(site: StaffSite, order_id: str, form: dict[str, str], ac
     return "refunded"
 
 
+async def refund_order(site: StaffSite, order_id: str, form: dict[str, str], actor: str) -> str:
+    """Refund a paid order, through the provider when it can; the page says which."""
+    kind = await refunds.refund_order(site.rt, order_id, actor=actor, reason=form.get("reason", ""))
+    return f"refunded_{kind.value}"
+
+
 async def upload_final(site: StaffSite, request: Request) -> Response:
     """``POST /staff/orders/{order_id}/final``: stream the file in, then hand it to the core.
 
@@ -177,4 +183,5 @@ ACTIONS: Final[dict[str, Action]] = {
     "recheck": recheck,
     "review/accept": accept_review,
     "review/refund": refund_review,
+    "refund": refund_order,
 }

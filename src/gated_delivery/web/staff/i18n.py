@@ -69,6 +69,11 @@ FR: Final[dict[str, str]] = {
     "no_action": "Aucune action n'est possible dans l'état actuel de la commande.",
     "accept_paid": "Accepter comme payé",
     "mark_refunded": "Marquer remboursé",
+    "refund_order": "Rembourser la commande",
+    "refunded_through_provider": "Remboursé : l'argent est rendu par le prestataire.",
+    "refunded_recorded": (
+        "Remboursement enregistré seulement : rendez l'argent depuis l'espace du prestataire."
+    ),
     "links": "Liens de téléchargement actifs",
     "uses": "Utilisations",
     "expires": "Expire",
@@ -168,6 +173,11 @@ EN: Final[dict[str, str]] = {
     "no_action": "No action is possible in the order's present state.",
     "accept_paid": "Accept as paid",
     "mark_refunded": "Mark refunded",
+    "refund_order": "Refund the order",
+    "refunded_through_provider": "Refunded: the money went back through the provider.",
+    "refunded_recorded": (
+        "Refund recorded only: give the money back in the provider's own back office."
+    ),
     "links": "Live download links",
     "uses": "Uses",
     "expires": "Expires",
