@@ -233,6 +233,8 @@ DONE_NOTICES: Final = frozenset(
         "rechecked",
         "accepted",
         "refunded",
+        "refunded_through_provider",
+        "refunded_recorded",
         "uploaded",
     }
 )
