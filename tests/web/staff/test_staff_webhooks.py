@@ -158,3 +158,19 @@ async def test_disable_enable_rotate_and_remove(
     removed = await staff_client.post(f"{path}/remove", data={"csrf": token})
     assert removed.status_code == 303
     assert await stored(gd_runtime) == []
+
+
+async def test_the_done_notice_names_only_an_action_of_the_page(
+    staff_client: httpx.AsyncClient, gd_runtime: Runtime
+) -> None:
+    await make_admin(gd_runtime)
+    endpoint, _secret = await endpoints.add(gd_runtime, URL, ["all"], actor="test")
+    path = f"/staff/webhooks/{endpoint.id}"
+    token = csrf_of((await staff_client.get(path)).text)
+    done = await staff_client.post(f"{path}/disable", data={"csrf": token}, follow_redirects=True)
+    assert "(disable)" in done.text
+    # a crafted link cannot put its own words on a trusted page
+    crafted = await staff_client.get(path, params={"done": "Appelez le 77 000 00 00"})
+    assert crafted.status_code == 200
+    assert "Appelez" not in crafted.text
+    assert 'class="notice" role="status"' not in crafted.text

@@ -172,10 +172,20 @@ async def detail(
         "log": await endpoints.delivery_log(site.rt, endpoint_id),
         "secret": secret,
         "refusal": refusal,
-        "notice": request.query_params.get("done", "")[:40],
+        # only the actions that redirect here: a crafted link puts no text on a staff page
+        "notice": _done(request),
     }
     # the page may show a secret: render() already forbids caching it
     return site.render(request, "webhook.html", context, status_code=status_code, user=user)
+
+
+#: The actions that come back to the endpoint's page with ``?done=<action>``.
+DONE_ACTIONS: Final = frozenset({"disable", "enable", "send-again", "send-again-range"})
+
+
+def _done(request: Request) -> str:
+    done = request.query_params.get("done", "")
+    return done if done in DONE_ACTIONS else ""
 
 
 def _when(form: dict[str, str], name: str) -> datetime:
