@@ -25,7 +25,7 @@ def gd_settings(gd_settings: CoreSettings) -> CoreSettings:
             "sandbox": True,
             "disabled_plugins": ["gated_delivery.sandbox.fake_provider"],
             "webhooks_allow_private": True,
-            "webhooks_timeout_seconds": 0.5,
+            "webhooks_timeout_seconds": 1.0,
             "admin_emails": ["ops@example.org"],
         }
     )

@@ -65,7 +65,7 @@ async def test_a_check_slower_than_the_timeout_is_unavailable(
 ) -> None:
     impatient = CinetPay(
         make_config(cinetpay_server.api_url),
-        timeout=httpx.Timeout(0.2),
+        timeout=httpx.Timeout(10.0, read=0.2),
         check_retry_delays=(0.0,),
     )
     attempt = await opened(impatient)

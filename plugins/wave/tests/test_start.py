@@ -44,7 +44,7 @@ async def test_a_start_retried_after_a_timeout_opens_no_second_session(
     gd_clock: FrozenClock,
 ) -> None:
     # the session is made, but its answer comes after the client gave up
-    impatient = Wave(wave_settings, timeout=httpx.Timeout(0.2), clock=gd_clock.now)
+    impatient = Wave(wave_settings, timeout=httpx.Timeout(10.0, read=0.3), clock=gd_clock.now)
     gd_provider_control.control(create_delay_ms="1000")
     start = await impatient.start_payment(request("attempt-timeout-1"))
     counters = gd_provider_control.control(create_delay_ms="0")
