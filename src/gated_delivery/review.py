@@ -8,6 +8,7 @@ decisions need a reason, which goes into the audit trail with the staff member's
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gated_delivery import delivery
 from gated_delivery.db import lock
@@ -27,17 +28,9 @@ async def accept_as_paid(
     Refused (nothing changed) without a reason, when the attempt is not in REVIEW, or when
     another attempt already paid the order (a double payment is refunded, not accepted).
     """
-    if not reason.strip():
-        raise ActionRefused("a reason is required to accept a payment under review")
+    reason = _required(reason, "to accept a payment under review")
     async with rt.db.transaction() as session:
-        order = await lock(session, Order, order_id)
-        attempt = await lock(session, PaymentAttempt, attempt_id)
-        if order is None or attempt is None or attempt.order_id != order.id:
-            raise NotFound(f"no payment attempt {attempt_id!r} on order {order_id!r}")
-        if attempt.state is not AttemptState.REVIEW:
-            raise ActionRefused(
-                f"payment attempt {attempt.id} is {attempt.state.value}, not under review"
-            )
+        order, attempt = await _lock_under_review(session, order_id, attempt_id)
         if order.payment_status is PaymentStatus.REFUNDED:
             raise ActionRefused(f"order {order.id} was refunded; it cannot be paid again")
         paid_by = await session.execute(
@@ -59,7 +52,7 @@ async def accept_as_paid(
             now=rt.clock.now(),
             order_id=order.id,
             actor=actor,
-            reason=f"accepted by staff: {reason.strip()}",
+            reason=f"accepted by staff: {reason}",
         )
         await update_order_status(rt, session, order, actor=actor)
     rt.wake_worker()
@@ -73,17 +66,9 @@ async def mark_refunded(
     A second payment of an order paid otherwise closes only that attempt (FAILED, the order
     stays PAID); otherwise the whole order is refunded through ``delivery.refund``.
     """
-    if not reason.strip():
-        raise ActionRefused("a reason is required to record a refund")
+    reason = _required(reason, "to record a refund")
     async with rt.db.transaction() as session:
-        order = await lock(session, Order, order_id)
-        attempt = await lock(session, PaymentAttempt, attempt_id)
-        if order is None or attempt is None or attempt.order_id != order.id:
-            raise NotFound(f"no payment attempt {attempt_id!r} on order {order_id!r}")
-        if attempt.state is not AttemptState.REVIEW:
-            raise ActionRefused(
-                f"payment attempt {attempt.id} is {attempt.state.value}, not under review"
-            )
+        order, attempt = await _lock_under_review(session, order_id, attempt_id)
         if order.payment_status is PaymentStatus.PAID:
             await transition(
                 session,
@@ -94,7 +79,29 @@ async def mark_refunded(
                 now=rt.clock.now(),
                 order_id=order.id,
                 actor=actor,
-                reason=f"second payment refunded: {reason.strip()}",
+                reason=f"second payment refunded: {reason}",
             )
             return
-    await delivery.refund(rt, order_id, actor=actor, reason=reason.strip())
+    await delivery.refund(rt, order_id, actor=actor, reason=reason)
+
+
+def _required(reason: str, purpose: str) -> str:
+    """The reason without its surrounding blanks; refused when nothing is left."""
+    if not reason.strip():
+        raise ActionRefused(f"a reason is required {purpose}")
+    return reason.strip()
+
+
+async def _lock_under_review(
+    session: AsyncSession, order_id: str, attempt_id: str
+) -> tuple[Order, PaymentAttempt]:
+    """Lock the order and its attempt, refusing unless that attempt is under REVIEW."""
+    order = await lock(session, Order, order_id)
+    attempt = await lock(session, PaymentAttempt, attempt_id)
+    if order is None or attempt is None or attempt.order_id != order.id:
+        raise NotFound(f"no payment attempt {attempt_id!r} on order {order_id!r}")
+    if attempt.state is not AttemptState.REVIEW:
+        raise ActionRefused(
+            f"payment attempt {attempt.id} is {attempt.state.value}, not under review"
+        )
+    return order, attempt
