@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
-from tests.web.staff.conftest import STAFF_EMAIL, csrf_of
+from tests.web.staff.conftest import STAFF_EMAIL, csrf_of, log_in
 
 from gated_delivery import staff_accounts
 from gated_delivery.runtime import Runtime
@@ -30,6 +32,22 @@ async def test_a_cookie_saved_before_logout_is_sent_to_the_login_page(
     replayed = await with_cookie(staff_client, copied)
     assert replayed.status_code == 303
     assert "/staff/login" in replayed.headers["location"]
+
+
+async def test_log_out_everywhere_ends_the_session_of_another_browser(
+    staff_client: httpx.AsyncClient, gd_app: Any
+) -> None:
+    transport = httpx.ASGITransport(app=gd_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as phone:
+        assert (await log_in(phone)).status_code == 303
+        assert (await phone.get("/staff/")).status_code == 200
+        page = await staff_client.get("/staff/")
+        assert "Se déconnecter partout" in page.text
+        await staff_client.post("/staff/logout", data={"csrf": csrf_of(page.text)})
+        # the other browser's own, never copied cookie is refused too
+        after = await phone.get("/staff/")
+    assert after.status_code == 303
+    assert "/staff/login" in after.headers["location"]
 
 
 async def test_a_cookie_saved_before_set_password_is_sent_to_the_login_page(
