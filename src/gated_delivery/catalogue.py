@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Final
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gated_delivery import assets
 from gated_delivery.errors import InvalidInput, NotFound
 from gated_delivery.ids import new_public_id
-from gated_delivery.models import Asset, AssetKind, PriceTier, Product
+from gated_delivery.models import Asset, PriceTier, Product
 from gated_delivery.money import Money
 
 if TYPE_CHECKING:
@@ -103,6 +104,17 @@ async def list_products(session: AsyncSession) -> list[Product]:
     return list((await session.execute(sa.select(Product).order_by(Product.slug))).scalars())
 
 
+async def find_product(session: AsyncSession, slug: str) -> Product | None:
+    """The product with this slug, or None."""
+    query = sa.select(Product).where(Product.slug == slug)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+def tiers_by_price(product: Product | None) -> list[PriceTier]:
+    """A product's price tiers, cheapest first (none for no product)."""
+    return sorted(product.tiers, key=lambda t: t.amount_minor) if product else []
+
+
 async def add_product_file(
     rt: Runtime, product_id: int, path: Path, *, filename: str, media_type: str
 ) -> Asset:
@@ -112,19 +124,15 @@ async def add_product_file(
     """
     stored = await rt.storage.save(f"products/{new_public_id()}", _chunks(path))
     async with rt.db.transaction() as session:
-        asset = Asset(
-            product_id=product_id,
-            kind=AssetKind.PRODUCT_FILE,
+        return assets.add_product_file_row(
+            session,
+            product_id,
+            stored,
             storage=rt.storage.name,
-            key=stored.key,
             filename=filename,
             media_type=media_type,
-            size_bytes=stored.size_bytes,
-            sha256=stored.sha256,
-            created_at=rt.clock.now(),
+            now=rt.clock.now(),
         )
-        session.add(asset)
-    return asset
 
 
 async def _chunks(path: Path) -> AsyncIterator[bytes]:

@@ -6,6 +6,8 @@ environment variable, never its secret value.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
@@ -398,6 +400,17 @@ def check_secret_key(settings: CoreSettings) -> CoreSettings:
             f"use at least {MIN_SECRET_KEY_LENGTH} random characters"
         )
     return settings
+
+
+def derive_secret(settings: CoreSettings, label: bytes) -> str:
+    """A secret for one purpose, derived from ``GD_SECRET_KEY`` (hex HMAC-SHA256 of ``label``).
+
+    For plugins that need a stable secret of their own without a new variable (a simulator's
+    credentials in sandbox mode, a key for hashing tokens). Settings built by hand without a
+    key use the sandbox key, as ``load_settings`` does in sandbox mode.
+    """
+    key = settings.secret_key.get_secret_value() if settings.secret_key else SANDBOX_SECRET_KEY
+    return hmac.new(key.encode(), label, hashlib.sha256).hexdigest()
 
 
 def describe_validation_error(exc: ValidationError, name_of: Any) -> str:

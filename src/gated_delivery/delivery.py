@@ -17,10 +17,10 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gated_delivery import answers, mail, metrics, plugins, tokens
+from gated_delivery import answers, assets, mail, metrics, plugins, tokens
 from gated_delivery.db import lock
 from gated_delivery.errors import ActionRefused, NotFound
-from gated_delivery.fulfilment import deliverable, move, supersede
+from gated_delivery.fulfilment import move
 from gated_delivery.ids import new_public_id
 from gated_delivery.models import Asset, AssetKind, AuditEvent, DownloadToken, Order
 from gated_delivery.payments import providers_for
@@ -135,7 +135,7 @@ async def _add_link(
         await session.execute(sa.select(DownloadToken).where(DownloadToken.issued_for == key))
     ).scalar_one_or_none()
     if token is None:
-        asset = await deliverable(session, order)
+        asset = await assets.deliverable(session, order)
         if asset is None:
             return "nothing to deliver"
         token = await tokens.issue(
@@ -202,18 +202,17 @@ async def upload_final(
         async with rt.db.transaction() as session:
             order = await _locked_order(session, order_id)
             _check_final_allowed(order)  # the order may have changed while the file arrived
-            await supersede(session, order.id, AssetKind.FINAL, rt.clock.now())
-            asset = Asset(
-                order_id=order.id,
+            await assets.supersede(session, order.id, AssetKind.FINAL, rt.clock.now())
+            row = assets.columns(
+                stored,
                 kind=AssetKind.FINAL,
                 storage=rt.storage.name,
-                key=stored.key,
                 filename=filename,
                 media_type=media_type,
-                size_bytes=stored.size_bytes,
-                sha256=stored.sha256,
-                created_at=rt.clock.now(),
+                now=rt.clock.now(),
+                order_id=order.id,
             )
+            asset = Asset(**row)
             session.add(asset)
             await session.flush()
             if order.fulfilment_status is F.FINAL_UPLOADED:

@@ -7,15 +7,16 @@ queued before a refund, or run twice, never generates or publishes for an unpaid
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gated_delivery import assets
 from gated_delivery.db import insert_ignore, lock
 from gated_delivery.errors import ActionRefused, IllegalTransition, NotFound, RetryLater
-from gated_delivery.hookspecs import GenerationRequest
+from gated_delivery.hookspecs import GeneratedDocument, GenerationRequest, Generator
 from gated_delivery.ids import new_public_id
 from gated_delivery.mail import mail_job
 from gated_delivery.models import Asset, AssetKind, Job, Order
@@ -55,7 +56,7 @@ async def move(
             reason=f"the order is {order.payment_status.value}, not paid",
         )
     if target is F.PUBLISHED and order.fulfilment_status is not F.PUBLISHED:
-        asset = await deliverable(session, order)
+        asset = await assets.deliverable(session, order)
         if asset is None:
             needed = "a final document" if order.product.requires_review else "a file to deliver"
             raise IllegalTransition(
@@ -91,45 +92,6 @@ async def move(
     )
 
 
-async def deliverable(session: AsyncSession, order: Order) -> Asset | None:
-    """The file a buyer of this order receives, or None if there is none yet.
-
-    With review: the newest FINAL. Without: the newest FINAL, else the newest DRAFT (the
-    generated document), else the product's own file.
-    """
-    final = await _current(session, order.id, AssetKind.FINAL)
-    if final is not None or order.product.requires_review:
-        return final
-    draft = await _current(session, order.id, AssetKind.DRAFT)
-    if draft is not None:
-        return draft
-    return await _newest(
-        session, Asset.product_id == order.product_id, Asset.kind == AssetKind.PRODUCT_FILE
-    )
-
-
-async def _current(session: AsyncSession, order_id: str, kind: AssetKind) -> Asset | None:
-    """The order's live asset of ``kind`` (none superseded it)."""
-    query = sa.select(Asset).where(
-        Asset.order_id == order_id, Asset.kind == kind, Asset.superseded_at.is_(None)
-    )
-    return (await session.execute(query)).scalars().first()
-
-
-async def supersede(session: AsyncSession, order_id: str, kind: AssetKind, now: datetime) -> None:
-    """Mark the order's live asset(s) of ``kind`` as replaced, before adding a new one."""
-    await session.execute(
-        sa.update(Asset)
-        .where(Asset.order_id == order_id, Asset.kind == kind, Asset.superseded_at.is_(None))
-        .values(superseded_at=now)
-    )
-
-
-async def _newest(session: AsyncSession, *where: sa.ColumnElement[bool]) -> Asset | None:
-    query = sa.select(Asset).where(*where).order_by(Asset.created_at.desc()).limit(1)
-    return (await session.execute(query)).scalar_one_or_none()
-
-
 async def start(rt: Runtime, order_id: str) -> None:
     """The ``fulfil`` job: generate, wait for a staff upload, or publish the product's file."""
     async with rt.db.transaction() as session:
@@ -149,7 +111,7 @@ async def start(rt: Runtime, order_id: str) -> None:
                 reason=f"generation by {product.generator}",
                 jobs=[generate_job(order.id, round_=1)],
             )
-        elif not product.requires_review and await deliverable(session, order) is not None:
+        elif not product.requires_review and await assets.deliverable(session, order) is not None:
             await move(rt, session, order, F.PUBLISHED, actor="worker", reason="instant delivery")
         else:
             audit(
@@ -177,18 +139,46 @@ def generate_job(order_id: str, *, round_: int) -> JobSpec:
 async def generate(rt: Runtime, order_id: str, *, round_: int) -> None:
     """The ``generate`` job: run the generator once per round, store one draft per round."""
     source_key = f"draft:{order_id}:{round_}"
+    prepared = await _begin_generation(rt, order_id, source_key)
+    if prepared is None:
+        return  # not paid any more, or done, failed or revoked meanwhile
+    if not prepared.stored:
+        if prepared.generator is None:
+            missing = f"generator {prepared.generator_name!r} is not installed"
+            await _generation_failed(rt, order_id, missing)
+            return
+        try:
+            document = await prepared.generator.generate(prepared.request)
+        except RetryLater:
+            raise
+        except Exception as exc:
+            await _generation_failed(rt, order_id, f"{type(exc).__name__}: {exc}")
+            return
+        await _store_draft(rt, order_id, source_key, document)
+    await _draft_ready(rt, order_id)
+
+
+@dataclass(frozen=True)
+class _Round:
+    """One generation round as read under the order's lock."""
+
+    generator_name: str
+    generator: Generator | None
+    request: GenerationRequest
+    stored: bool  # a rerun of a round whose draft is already stored
+
+
+async def _begin_generation(rt: Runtime, order_id: str, source_key: str) -> _Round | None:
+    """GENERATING, and what the generator needs; None when there is nothing to generate."""
     async with rt.db.transaction() as session:
         order = await lock(session, Order, order_id)
         if order is None or not await _still_paid(rt, session, order, "generation"):
-            return
+            return None
         if order.fulfilment_status is F.QUEUED:
             await move(rt, session, order, F.GENERATING, actor="worker")
         elif order.fulfilment_status is not F.GENERATING:
-            return  # done, failed or revoked meanwhile
-        generator = rt.generators.get(order.product.generator or "")
-        existing = (
-            await session.execute(sa.select(Asset.id).where(Asset.source_key == source_key))
-        ).scalar_one_or_none()
+            return None
+        stored = await session.execute(sa.select(Asset.id).where(Asset.source_key == source_key))
         request = GenerationRequest(
             order_id=order.id,
             attempt_key=source_key,
@@ -196,63 +186,48 @@ async def generate(rt: Runtime, order_id: str, *, round_: int) -> None:
             buyer_name=order.buyer_name,
             buyer_email=order.buyer_email,
             answers=dict(order.answers),
-            document_names=tuple(
-                (
-                    await session.execute(
-                        sa.select(Asset.filename).where(
-                            Asset.order_id == order.id, Asset.kind == AssetKind.UPLOAD
-                        )
-                    )
-                ).scalars()
-            ),
+            document_names=tuple(await assets.upload_names(session, order.id)),
         )
-    if existing is None:
-        if generator is None:
-            await _generation_failed(
-                rt, order_id, f"generator {order.product.generator!r} is not installed"
-            )
-            return
-        try:
-            document = await generator.generate(request)
-        except RetryLater:
-            raise
-        except Exception as exc:
-            await _generation_failed(rt, order_id, f"{type(exc).__name__}: {exc}")
-            return
-        key = f"{order_id}/{new_public_id()}"
-        stored = await rt.storage.save(key, _one_chunk(document.content))
-        async with rt.db.transaction() as session:
-            await supersede(session, order_id, AssetKind.DRAFT, rt.clock.now())
-            asset_id = await insert_ignore(
+        name = order.product.generator or ""
+        found = stored.scalar_one_or_none() is not None
+        return _Round(name, rt.generators.get(name), request, found)
+
+
+async def _store_draft(
+    rt: Runtime, order_id: str, source_key: str, document: GeneratedDocument
+) -> None:
+    """Store the round's draft once (a rerun of the round finds it by ``source_key``)."""
+    stored = await rt.storage.save(f"{order_id}/{new_public_id()}", _one_chunk(document.content))
+    now = rt.clock.now()
+    row = assets.columns(
+        stored,
+        kind=AssetKind.DRAFT,
+        storage=rt.storage.name,
+        filename=document.filename,
+        media_type=document.media_type,
+        now=now,
+        order_id=order_id,
+    )
+    async with rt.db.transaction() as session:
+        await assets.supersede(session, order_id, AssetKind.DRAFT, now)
+        values = {"id": new_public_id(), **row, "source_key": source_key}
+        asset_id = await insert_ignore(session, Asset, values, conflict=["source_key"])
+        if asset_id is not None:
+            # model, tokens and duration: what staff need to judge and cost a draft
+            audit(
                 session,
-                Asset,
-                {
-                    "id": new_public_id(),
-                    "order_id": order_id,
-                    "kind": AssetKind.DRAFT,
-                    "storage": rt.storage.name,
-                    "key": stored.key,
-                    "filename": document.filename[:255],
-                    "media_type": document.media_type,
-                    "size_bytes": stored.size_bytes,
-                    "sha256": stored.sha256,
-                    "source_key": source_key,
-                    "created_at": rt.clock.now(),
-                },
-                conflict=["source_key"],
+                now=now,
+                order_id=order_id,
+                machine=FULFILMENT.name,
+                subject_id=order_id,
+                event="draft_stored",
+                actor="worker",
+                data={"asset_id": asset_id, **scalars_only(document.metadata)},
             )
-            if asset_id is not None:
-                # model, tokens and duration: what staff need to judge and cost a draft
-                audit(
-                    session,
-                    now=rt.clock.now(),
-                    order_id=order_id,
-                    machine=FULFILMENT.name,
-                    subject_id=order_id,
-                    event="draft_stored",
-                    actor="worker",
-                    data={"asset_id": asset_id, **scalars_only(document.metadata)},
-                )
+
+
+async def _draft_ready(rt: Runtime, order_id: str) -> None:
+    """DRAFT_READY, then PUBLISHED at once when the product needs no review."""
     async with rt.db.transaction() as session:
         order = await lock(session, Order, order_id)
         assert order is not None

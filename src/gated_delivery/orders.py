@@ -98,9 +98,14 @@ async def create_order(
     return order
 
 
+async def find_order(session: AsyncSession, order_id: str) -> Order | None:
+    """The order with this public id, or None."""
+    return await session.get(Order, order_id)
+
+
 async def get_order(session: AsyncSession, order_id: str) -> Order:
     """The order with this public id, or ``NotFound``."""
-    order = await session.get(Order, order_id)
+    order = await find_order(session, order_id)
     if order is None:
         raise NotFound(f"no order {order_id!r}")
     return order

@@ -17,13 +17,19 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount, Route
 
-from gated_delivery.clock import Clock
-from gated_delivery.config import CoreSettings, check_secret_key, load_settings
-from gated_delivery.runtime import Runtime, build_runtime
-from gated_delivery.web import create_app
-from gated_delivery.web.errors import exception_handlers
-from gated_delivery.web.scripts import script_route
-from gated_delivery.web.security_headers import SecurityHeaders, is_https
+from gated_delivery.api import (
+    Clock,
+    CoreSettings,
+    Runtime,
+    SecurityHeaders,
+    build_runtime,
+    check_secret_key,
+    create_app,
+    exception_handlers,
+    is_https,
+    load_settings,
+    script_route,
+)
 from kit_complet import pages, sandbox
 from kit_complet.files import KIT_INSTRUCTIONS, KIT_TEMPLATE
 

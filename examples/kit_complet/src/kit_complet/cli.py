@@ -10,10 +10,18 @@ from typing import Final
 import click
 from gated_delivery_openai_docx.settings import SANDBOX_PATH, sandbox_api_key
 
-from gated_delivery import cli as core_cli
-from gated_delivery import serving, staff_accounts
-from gated_delivery.config import CoreSettings, load_settings
-from gated_delivery.errors import GatedDeliveryError, InvalidInput
+from gated_delivery.api import (
+    CoreSettings,
+    GatedDeliveryError,
+    InvalidInput,
+    bind_or_exit,
+    create_account,
+    load_settings,
+    reconcile_command,
+    run_server,
+    set_password,
+    worker_command,
+)
 from kit_complet.app import build_kit_runtime, create_kit_app, kit_settings, use_kit_defaults
 from kit_complet.offers import seed as seed_offers
 
@@ -35,11 +43,11 @@ async def _prepare(settings: CoreSettings, staff_password: str | None) -> list[s
         done = await seed_offers(rt)
         if staff_password is not None:
             try:
-                await staff_accounts.create_account(
+                await create_account(
                     rt, DEMO_STAFF_EMAIL, staff_password, display_name="Équipe Kit Complet"
                 )
             except InvalidInput:  # a second demo run: same account, new password
-                await staff_accounts.set_password(rt, DEMO_STAFF_EMAIL, staff_password)
+                await set_password(rt, DEMO_STAFF_EMAIL, staff_password)
         return done
     finally:
         await rt.close()
@@ -52,8 +60,8 @@ def main() -> None:
 
 
 # the core's commands, run with this app's defaults (its template, its order page)
-main.add_command(core_cli.worker)
-main.add_command(core_cli.reconcile_command)
+main.add_command(worker_command)
+main.add_command(reconcile_command)
 
 
 @main.command()
@@ -70,11 +78,11 @@ def seed(sandbox: bool) -> None:
 @click.option("--sandbox", is_flag=True, help="Use the simulators (as GD_SANDBOX=1).")
 def serve(host: str, port: int, sandbox: bool) -> None:
     """Serve the app (and its embedded worker, unless GD_EMBEDDED_WORKER=0)."""
-    sock = core_cli.bind_or_exit(host, port)
+    sock = bind_or_exit(host, port)
     settings = _settings(sandbox)
     app = create_kit_app(settings)
     click.echo(f"Kit Complet est prêt sur http://{host}:{port}/")
-    serving.run(app, sock, settings)
+    run_server(app, sock, settings)
 
 
 @main.command()
@@ -83,7 +91,7 @@ def serve(host: str, port: int, sandbox: bool) -> None:
 def demo(host: str, port: int) -> None:
     """Sandbox demo: database, products, a staff account (printed), then the app."""
     # first, so that a second demo on the same port says so and changes nothing
-    sock = core_cli.bind_or_exit(host, port)
+    sock = bind_or_exit(host, port)
     os.environ.setdefault("GD_ADMIN_EMAILS", DEMO_ADMIN_EMAIL)
     settings = _settings(sandbox=True)
     password = secrets.token_urlsafe(12)
@@ -105,4 +113,4 @@ def demo(host: str, port: int) -> None:
             ]
         )
     )
-    serving.run(create_kit_app(settings), sock, settings, log_level="warning")
+    run_server(create_kit_app(settings), sock, settings, log_level="warning")

@@ -11,9 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from gated_delivery.errors import InvalidInput
-from gated_delivery.orders import check_email
-from gated_delivery.text import LINE_BREAKS, unsafe_characters
+from gated_delivery.api import LINE_BREAKS, InvalidInput, check_email, unsafe_characters
 
 Kind = Literal["text", "email", "textarea", "select", "checkboxes", "number", "radio"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from gated_delivery.hookspecs import FormField, FormSchema, hookimpl
+from gated_delivery.api import FormField, FormSchema, hookimpl
 from kit_complet.forms import GUIDE_ORDER, INQUIRY, Field
 from kit_complet.offers import GUIDE, KIT
 

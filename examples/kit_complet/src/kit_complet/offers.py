@@ -10,12 +10,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-import sqlalchemy as sa
-
-from gated_delivery.catalogue import add_product_file, upsert_product
-from gated_delivery.models import Asset, AssetKind, PriceTier, Product
-from gated_delivery.money import Money
-from gated_delivery.runtime import Runtime
+from gated_delivery.api import (
+    Money,
+    Runtime,
+    add_product_file,
+    find_product,
+    product_file,
+    tiers_by_price,
+    upsert_product,
+)
 from kit_complet.files import GUIDE_FILENAME, GUIDE_MEDIA_TYPE, GUIDE_PDF
 
 #: The generator of the openai-docx plugin: an AI draft rendered into the Word template.
@@ -108,15 +111,7 @@ async def seed(rt: Runtime) -> list[str]:
 
 async def _add_tiers(rt: Runtime, offer: Offer) -> list[str]:
     async with rt.db.transaction() as session:
-        known = set(
-            (
-                await session.execute(
-                    sa.select(PriceTier.tier_id)
-                    .join(Product, Product.id == PriceTier.product_id)
-                    .where(Product.slug == offer.slug)
-                )
-            ).scalars()
-        )
+        known = {tier.tier_id for tier in tiers_by_price(await find_product(session, offer.slug))}
         added = []
         for tier in offer.tiers:
             if tier.id in known:
@@ -137,15 +132,9 @@ async def _add_tiers(rt: Runtime, offer: Offer) -> list[str]:
 
 async def _add_file(rt: Runtime, offer: Offer, path: Path) -> bool:
     async with rt.db.transaction() as session:
-        product = (
-            await session.execute(sa.select(Product).where(Product.slug == offer.slug))
-        ).scalar_one()
-        has_file = await session.execute(
-            sa.select(Asset.id).where(
-                Asset.product_id == product.id, Asset.kind == AssetKind.PRODUCT_FILE
-            )
-        )
-        if has_file.first() is not None:
+        product = await find_product(session, offer.slug)
+        assert product is not None  # _add_tiers wrote it
+        if await product_file(session, product.id) is not None:
             return False
         product_id = product.id
     await add_product_file(

@@ -7,27 +7,37 @@ from collections.abc import Mapping
 from typing import Any, Final
 from urllib.parse import parse_qsl
 
-import sqlalchemy as sa
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from gated_delivery import inquiries
-from gated_delivery.catalogue import list_products
-from gated_delivery.errors import InvalidInput, TooManyRequests
-from gated_delivery.models import Asset, AssetKind, Order, Product
-from gated_delivery.orders import create_order
-from gated_delivery.payments import buyer_returned, providers_for
-from gated_delivery.runtime import Runtime
-from gated_delivery.uploads import (
+from gated_delivery.api import (
     MIB,
+    UNPAID_BUDGET_FULL,
+    InvalidInput,
     ReceivedFile,
+    Runtime,
+    TooManyRequests,
     UploadLimits,
     UploadRefused,
+    add_uploads,
+    admit_client,
+    admit_email,
+    buyer_returned,
+    check_budget,
+    client_ip,
+    create_order,
+    find_order,
+    find_product,
+    list_products,
+    providers_for,
+    read_limited,
     receive_upload,
+    runtime,
+    tell_admins,
+    tiers_by_price,
+    upload_names,
     with_archive_settings,
 )
-from gated_delivery.web.body import read_limited
-from gated_delivery.web.deps import client_ip, runtime
 from kit_complet import forms
 from kit_complet.offers import BY_SLUG, GUIDE, KIT, Offer
 from kit_complet.status import shown
@@ -47,10 +57,7 @@ def _base(request: Request) -> str:
 
 async def _tiers(rt: Runtime, offer: Offer) -> list[Any]:
     async with rt.db.transaction() as session:
-        product = (
-            await session.execute(sa.select(Product).where(Product.slug == offer.slug))
-        ).scalar_one_or_none()
-        return sorted(product.tiers, key=lambda t: t.amount_minor) if product else []
+        return tiers_by_price(await find_product(session, offer.slug))
 
 
 # --- catalogue ------------------------------------------------------------------------
@@ -62,7 +69,7 @@ async def catalogue(request: Request) -> Response:
     async with rt.db.transaction() as session:
         products = [p for p in await list_products(session) if p.slug in BY_SLUG]
     offers = [
-        (BY_SLUG[p.slug], sorted(p.tiers, key=lambda t: t.amount_minor))
+        (BY_SLUG[p.slug], tiers_by_price(p))
         for p in sorted(products, key=lambda p: list(BY_SLUG).index(p.slug))
     ]
     return templates.TemplateResponse(
@@ -91,8 +98,8 @@ async def inquiry_submit(request: Request) -> Response:
     tiers = await _tiers(rt, KIT)
     try:
         # before reading a byte of the body: a refused client stores nothing
-        await inquiries.admit_client(rt, client_ip(request))
-        await inquiries.check_budget(rt)
+        await admit_client(rt, client_ip(request))
+        await check_budget(rt)
     except TooManyRequests as busy:
         return try_later(request, busy)
     try:
@@ -106,8 +113,8 @@ async def inquiry_submit(request: Request) -> Response:
         errors.setdefault(DOCUMENTS_FIELD, _join_again(upload.files))
         return _inquiry_page(request, rt, tiers, typed, errors, status_code=400)
     try:
-        await inquiries.admit_email(rt, answers["email"])
-        await inquiries.check_budget(rt, sum(f.size_bytes for f in upload.files))
+        await admit_email(rt, answers["email"])
+        await check_budget(rt, sum(f.size_bytes for f in upload.files))
     except TooManyRequests as busy:
         await _discard(rt, upload.files)
         return try_later(request, busy)
@@ -137,7 +144,7 @@ def try_later(request: Request, busy: TooManyRequests) -> Response:
     response = templates.TemplateResponse(
         request,
         "try_later.html",
-        {"base": _base(request), "minutes": minutes, "full": busy.args[0] == inquiries.FULL},
+        {"base": _base(request), "minutes": minutes, "full": busy.args[0] == UNPAID_BUDGET_FULL},
         status_code=429,
         headers={"retry-after": str(busy.retry_after_seconds)},
     )
@@ -224,21 +231,8 @@ async def _create_inquiry_order(
             answers={**answers, "lang": "fr"},
             now=now,
         )
-        for received in files:
-            session.add(
-                Asset(
-                    order_id=order.id,
-                    kind=AssetKind.UPLOAD,
-                    storage=rt.storage.name,
-                    key=received.key,
-                    filename=received.filename,
-                    media_type=received.media_type,
-                    size_bytes=received.size_bytes,
-                    sha256=received.sha256,
-                    created_at=now,
-                )
-            )
-        await inquiries.tell_admins(rt, session, order.id, now)  # one digest, not one mail each
+        add_uploads(session, order.id, files, storage=rt.storage.name, now=now)
+        await tell_admins(rt, session, order.id, now)  # one digest, not one mail each
         return order.id
 
 
@@ -261,7 +255,7 @@ async def guide_submit(request: Request) -> Response:
     """``POST /guide``: create the guide order, or show the form again with its messages."""
     rt = runtime(request)
     try:
-        await inquiries.admit_client(rt, client_ip(request))
+        await admit_client(rt, client_ip(request))
     except TooManyRequests as busy:
         return try_later(request, busy)
     body = await read_limited(request)
@@ -278,7 +272,7 @@ async def guide_submit(request: Request) -> Response:
     if errors:
         return await _guide_page(request, rt, {**checked.typed, "tier": tier}, errors, 400)
     try:
-        await inquiries.admit_email(rt, checked.answers["email"])
+        await admit_email(rt, checked.answers["email"])
     except TooManyRequests as busy:
         return try_later(request, busy)
     async with rt.db.transaction() as session:
@@ -316,20 +310,12 @@ async def order_page(request: Request) -> Response:
     rt = runtime(request)
     order_id = request.path_params["order_id"]
     async with rt.db.transaction() as session:
-        order = await session.get(Order, order_id) if ORDER_ID.match(order_id) else None
+        order = await find_order(session, order_id) if ORDER_ID.match(order_id) else None
         if order is None:
             return templates.TemplateResponse(
                 request, "not_found.html", {"base": _base(request)}, status_code=404
             )
-        documents = list(
-            (
-                await session.execute(
-                    sa.select(Asset.filename)
-                    .where(Asset.order_id == order.id, Asset.kind == AssetKind.UPLOAD)
-                    .order_by(Asset.created_at, Asset.id)
-                )
-            ).scalars()
-        )
+        documents = await upload_names(session, order.id)
         tier = next((t for t in order.product.tiers if t.tier_id == order.tier_id), None)
     state = shown(order.payment_status, order.fulfilment_status, NOUNS.get(order.product.slug, ""))
     return templates.TemplateResponse(

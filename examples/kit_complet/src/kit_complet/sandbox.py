@@ -20,7 +20,7 @@ from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gated_delivery.web.deps import runtime
+from gated_delivery.api import runtime
 from kit_complet.templating import templates
 
 #: The names the folder transport writes: ``<time in ns>-<random id>.eml``.

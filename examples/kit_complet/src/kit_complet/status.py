@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gated_delivery.states import FulfilmentState, PaymentStatus
-from gated_delivery.web.status import DELIVERABLE, buyer_message
+from gated_delivery.api import DELIVERABLE, FulfilmentState, PaymentStatus, buyer_message
 
 
 @dataclass(frozen=True)

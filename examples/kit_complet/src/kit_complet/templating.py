@@ -8,7 +8,7 @@ from typing import Any, Final
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
-from gated_delivery.money import Money
+from gated_delivery.api import Money
 
 #: A narrow no-break space: what French typography puts between thousands.
 THIN_SPACE: Final = "\u202f"

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from gated_delivery.errors import InvalidInput, ProviderError, ProviderUnavailable
+from gated_delivery.api import InvalidInput, ProviderError, ProviderUnavailable
 
 PROVIDER_NAME: Final = "cinetpay"
 

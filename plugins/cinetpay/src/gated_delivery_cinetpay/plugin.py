@@ -6,8 +6,7 @@ from collections.abc import Iterable, Mapping
 
 from starlette.routing import BaseRoute
 
-from gated_delivery.config import CoreSettings
-from gated_delivery.hookspecs import PaymentProvider, hookimpl
+from gated_delivery.api import CoreSettings, PaymentProvider, hookimpl
 from gated_delivery_cinetpay.provider import CinetPay
 from gated_delivery_cinetpay.settings import (
     SANDBOX_PATH,

@@ -10,17 +10,17 @@ from urllib.parse import urlencode
 
 import httpx
 
-from gated_delivery.errors import NotificationRejected
-from gated_delivery.hookspecs import (
+from gated_delivery.api import (
     AttemptView,
     FindAttempt,
+    Money,
     NotificationRef,
+    NotificationRejected,
     PaymentRequest,
     PaymentStart,
     ProviderStatus,
     RawNotification,
 )
-from gated_delivery.money import Money
 from gated_delivery_cinetpay import rules, status, xtoken
 from gated_delivery_cinetpay.api import DEFAULT_CHECK_RETRY_DELAYS, DEFAULT_TIMEOUT, CheckoutApi
 from gated_delivery_cinetpay.errors import PROVIDER_NAME, AmountNotAccepted, CheckRefused

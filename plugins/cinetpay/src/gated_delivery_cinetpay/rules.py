@@ -11,8 +11,7 @@ import binascii
 import re
 from typing import Final
 
-from gated_delivery.hookspecs import PaymentRequest
-from gated_delivery.money import Money
+from gated_delivery.api import Money, PaymentRequest
 from gated_delivery_cinetpay.errors import AmountNotAccepted, BuyerDetailsRefused, CinetPayError
 
 #: Currencies the Checkout API v2 accepts (facts file, section 1: official doc).

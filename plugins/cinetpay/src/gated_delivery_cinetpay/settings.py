@@ -19,8 +19,6 @@ without credentials (``CINETPAY_CHANNELS``…) stops start-up.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 from dataclasses import dataclass
 from typing import Any, Final, Literal
@@ -29,8 +27,12 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from gated_delivery.config import SANDBOX_SECRET_KEY, CoreSettings, describe_validation_error
-from gated_delivery.errors import ConfigurationError
+from gated_delivery.api import (
+    ConfigurationError,
+    CoreSettings,
+    derive_secret,
+    describe_validation_error,
+)
 
 #: The public Checkout API v2 host; the plugin adds ``/v2/payment`` and ``/v2/payment/check``.
 DEFAULT_API_URL: Final = "https://api-checkout.cinetpay.com"
@@ -180,21 +182,17 @@ def sandbox_api_url(core: CoreSettings) -> str:
     return core.base_url.rstrip("/") + SANDBOX_PATH
 
 
-def _derive(core: CoreSettings, label: bytes) -> str:
-    # load_settings() fills in the sandbox key; settings built by hand may lack one
-    key = core.secret_key.get_secret_value() if core.secret_key else SANDBOX_SECRET_KEY
-    return hmac.new(key.encode(), label, hashlib.sha256).hexdigest()
-
-
 def sandbox_config(core: CoreSettings, options: CinetPaySettings | None = None) -> AnyConfig:
     """Credentials for the simulator, derived from ``GD_SECRET_KEY`` (never a public constant)."""
     given = options or CinetPaySettings()
     if given.sandbox_api == "v1":
         return CinetPayV1Config(
             api_url=sandbox_api_url(core),
-            api_key=SecretStr(TEST_KEY_PREFIX + _derive(core, b"cinetpay-sandbox-v1-key")[:32]),
-            api_password=SecretStr(_derive(core, b"cinetpay-sandbox-v1-password")[:32]),
-            token_key=SecretStr(_derive(core, b"cinetpay-notify-token-key")),
+            api_key=SecretStr(
+                TEST_KEY_PREFIX + derive_secret(core, b"cinetpay-sandbox-v1-key")[:32]
+            ),
+            api_password=SecretStr(derive_secret(core, b"cinetpay-sandbox-v1-password")[:32]),
+            token_key=SecretStr(derive_secret(core, b"cinetpay-notify-token-key")),
             channel=given.channel,
             lang=given.lang or "fr",
             session_minutes=given.session_minutes,
@@ -202,9 +200,9 @@ def sandbox_config(core: CoreSettings, options: CinetPaySettings | None = None) 
         )
     return CinetPayConfig(
         api_url=sandbox_api_url(core),
-        api_key=SecretStr("sandbox-" + _derive(core, b"cinetpay-sandbox-apikey")[:24]),
+        api_key=SecretStr("sandbox-" + derive_secret(core, b"cinetpay-sandbox-apikey")[:24]),
         site_id=SANDBOX_SITE_ID,
-        secret_key=SecretStr(_derive(core, b"cinetpay-sandbox-secret-key")),
+        secret_key=SecretStr(derive_secret(core, b"cinetpay-sandbox-secret-key")),
         channels=given.channels,
         lang=given.lang,
         session_minutes=given.session_minutes,
@@ -284,7 +282,7 @@ def _v1_config(core: CoreSettings, given: CinetPaySettings) -> CinetPayV1Config:
         api_url=api_url,
         api_key=SecretStr(key),
         api_password=given.api_password,
-        token_key=SecretStr(_derive(core, b"cinetpay-notify-token-key")),
+        token_key=SecretStr(derive_secret(core, b"cinetpay-notify-token-key")),
         channel=given.channel,
         lang=given.lang or "fr",
         session_minutes=given.session_minutes,

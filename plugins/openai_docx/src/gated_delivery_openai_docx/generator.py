@@ -19,8 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from gated_delivery.errors import GatedDeliveryError, RetryLater
-from gated_delivery.hookspecs import GeneratedDocument, GenerationRequest
+from gated_delivery.api import GatedDeliveryError, GeneratedDocument, GenerationRequest, RetryLater
 from gated_delivery_openai_docx.prompt import build_messages, template_context
 from gated_delivery_openai_docx.settings import GeneratorConfig
 

@@ -6,8 +6,7 @@ from collections.abc import Iterable, Mapping
 
 from starlette.routing import BaseRoute
 
-from gated_delivery.config import CoreSettings
-from gated_delivery.hookspecs import Generator, PaymentProvider, hookimpl
+from gated_delivery.api import CoreSettings, Generator, PaymentProvider, hookimpl
 from gated_delivery_openai_docx.settings import SANDBOX_PATH, load_config, sandbox_api_key
 from gated_delivery_openai_docx.simulator import OpenAISimulator
 

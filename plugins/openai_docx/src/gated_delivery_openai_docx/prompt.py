@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
-from gated_delivery.hookspecs import GenerationRequest
+from gated_delivery.api import GenerationRequest
 
 #: The form answers the template receives, in the order the prompt lists them.
 ANSWER_VARIABLES: Final = (

@@ -30,8 +30,7 @@ from typing import Any, Final
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from gated_delivery.config import CoreSettings, describe_validation_error
-from gated_delivery.errors import ConfigurationError
+from gated_delivery.api import ConfigurationError, CoreSettings, describe_validation_error
 
 #: Where the simulator is mounted in sandbox mode, under ``GD_BASE_URL``.
 SANDBOX_PATH: Final = "/sandbox/openai"

@@ -15,7 +15,7 @@ Messages name the setting to fix, never a secret: no token, client secret, merch
 
 from __future__ import annotations
 
-from gated_delivery.errors import ProviderError, ProviderUnavailable
+from gated_delivery.api import ProviderError, ProviderUnavailable
 
 PROVIDER_NAME = "orange-money"
 

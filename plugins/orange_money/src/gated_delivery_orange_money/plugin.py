@@ -11,8 +11,7 @@ from collections.abc import Iterable, Mapping
 
 from starlette.routing import BaseRoute
 
-from gated_delivery.config import CoreSettings
-from gated_delivery.hookspecs import PaymentProvider, hookimpl
+from gated_delivery.api import CoreSettings, PaymentProvider, hookimpl
 from gated_delivery_orange_money.errors import PROVIDER_NAME
 from gated_delivery_orange_money.provider import OrangeMoney
 from gated_delivery_orange_money.settings import SANDBOX_PREFIX, read_settings, resolve

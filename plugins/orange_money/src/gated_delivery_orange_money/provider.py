@@ -20,19 +20,20 @@ from urllib.parse import parse_qsl, urlencode
 
 import httpx
 
-from gated_delivery import safe_json
-from gated_delivery.errors import MoneyError, NotificationRejected
-from gated_delivery.hookspecs import (
+from gated_delivery.api import (
     AttemptView,
     FindAttempt,
+    Money,
+    MoneyError,
     NotificationRef,
+    NotificationRejected,
     PaymentRequest,
     PaymentStart,
     ProviderStatus,
     RawNotification,
     ReportedStatus,
+    parse_json,
 )
-from gated_delivery.money import Money
 from gated_delivery_orange_money import protocol
 from gated_delivery_orange_money.client import DEFAULT_TIMEOUT, Clock, OrangeMoneyClient
 from gated_delivery_orange_money.errors import (
@@ -89,7 +90,7 @@ def read_notification(raw: RawNotification) -> dict[str, str]:
     fields: Any = None
     if raw.content_type != "application/x-www-form-urlencoded":
         try:
-            fields = safe_json.loads(raw.body)  # a deep body is refused, not a RecursionError
+            fields = parse_json(raw.body)  # a deep body is refused, not a RecursionError
         except (ValueError, UnicodeDecodeError):
             fields = None
     if not isinstance(fields, dict):

@@ -17,8 +17,7 @@ from typing import Final
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from gated_delivery.config import CoreSettings, describe_validation_error
-from gated_delivery.errors import ConfigurationError
+from gated_delivery.api import ConfigurationError, CoreSettings, describe_validation_error
 from gated_delivery_orange_money import protocol
 
 #: Where the simulator is mounted in sandbox mode, under ``GD_BASE_URL``.

@@ -18,8 +18,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
-from gated_delivery.hookspecs import AttemptView, ReportedStatus
-from gated_delivery.money import Money
+from gated_delivery.api import AttemptView, Money, ReportedStatus
 from gated_delivery_orange_money import protocol
 from gated_delivery_orange_money.errors import PROVIDER_NAME
 from gated_delivery_orange_money.provider import NOTIF_TOKEN, OM_ORDER_ID

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from gated_delivery.errors import MoneyError
-from gated_delivery.money import Money
+from gated_delivery.api import Money, MoneyError
 from gated_delivery_wave.errors import WaveRequestInvalid
 
 #: The currencies of Wave's Checkout wallets we can price in (XOF for SN and CI; C2).

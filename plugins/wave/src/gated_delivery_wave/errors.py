@@ -14,7 +14,7 @@ Messages name the setting to fix, never a secret: no API key or webhook secret e
 
 from __future__ import annotations
 
-from gated_delivery.errors import ProviderError, ProviderUnavailable
+from gated_delivery.api import ProviderError, ProviderUnavailable
 
 PROVIDER_NAME = "wave"
 

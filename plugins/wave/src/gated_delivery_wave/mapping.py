@@ -17,7 +17,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from gated_delivery.hookspecs import ProviderStatus, ReportedStatus
+from gated_delivery.api import ProviderStatus, ReportedStatus
 from gated_delivery_wave import protocol
 from gated_delivery_wave.amounts import parse_amount
 

@@ -12,8 +12,7 @@ from typing import Final
 
 from starlette.routing import BaseRoute
 
-from gated_delivery.config import CoreSettings
-from gated_delivery.hookspecs import PaymentProvider, hookimpl
+from gated_delivery.api import CoreSettings, PaymentProvider, hookimpl
 from gated_delivery_wave.errors import PROVIDER_NAME
 from gated_delivery_wave.provider import Wave
 from gated_delivery_wave.settings import SANDBOX_PREFIX, read_settings, resolve

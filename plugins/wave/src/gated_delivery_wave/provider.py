@@ -19,18 +19,18 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from gated_delivery.errors import NotificationRejected
-from gated_delivery.hookspecs import (
+from gated_delivery.api import (
     AttemptView,
     FindAttempt,
+    Money,
     NotificationRef,
+    NotificationRejected,
     PaymentRequest,
     PaymentStart,
     ProviderStatus,
     RawNotification,
     ReportedStatus,
 )
-from gated_delivery.money import Money
 from gated_delivery_wave import protocol, signature
 from gated_delivery_wave.amounts import api_amount
 from gated_delivery_wave.client import DEFAULT_TIMEOUT, TIMEOUT, WaveClient

@@ -17,8 +17,7 @@ from typing import Final, Literal
 from pydantic import SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from gated_delivery.config import CoreSettings, describe_validation_error
-from gated_delivery.errors import ConfigurationError
+from gated_delivery.api import ConfigurationError, CoreSettings, describe_validation_error
 from gated_delivery_wave import protocol
 from gated_delivery_wave.signature import DEFAULT_TOLERANCE_SECONDS
 

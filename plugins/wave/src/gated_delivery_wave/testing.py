@@ -16,8 +16,7 @@ from typing import Any, Final, Literal
 
 import httpx
 
-from gated_delivery.hookspecs import AttemptView, ReportedStatus
-from gated_delivery.money import Money
+from gated_delivery.api import AttemptView, Money, ReportedStatus
 from gated_delivery_wave import protocol
 from gated_delivery_wave.errors import PROVIDER_NAME
 from gated_delivery_wave.provider import SESSION_ID

@@ -11,17 +11,17 @@ from typing import Any, Final
 
 import httpx
 
-from gated_delivery.errors import NotificationRejected
-from gated_delivery.hookspecs import (
+from gated_delivery.api import (
     AttemptView,
     FindAttempt,
+    Money,
     NotificationRef,
+    NotificationRejected,
     PaymentRequest,
     PaymentStart,
     ProviderStatus,
     RawNotification,
 )
-from gated_delivery.money import Money
 from gated_delivery_cinetpay.errors import PROVIDER_NAME
 from gated_delivery_cinetpay.settings import CinetPayV1Config
 from gated_delivery_cinetpay.v1 import rules, status

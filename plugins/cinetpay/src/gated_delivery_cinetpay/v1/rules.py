@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from gated_delivery.money import Money
+from gated_delivery.api import Money
 from gated_delivery_cinetpay.errors import AmountNotAccepted, BuyerDetailsRefused, CinetPayError
 
 CURRENCIES: Final = frozenset({"XOF", "XAF", "GNF", "CDF", "USD"})

@@ -14,9 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from gated_delivery.errors import MoneyError
-from gated_delivery.hookspecs import ProviderStatus, ReportedStatus
-from gated_delivery.money import Money
+from gated_delivery.api import Money, MoneyError, ProviderStatus, ReportedStatus
 from gated_delivery_cinetpay.errors import CheckRefused, CinetPayUnavailable
 
 S = ReportedStatus
