@@ -27,6 +27,7 @@ from gated_delivery.models import Job, JobState, Order
 from gated_delivery.runtime import Runtime
 from gated_delivery.testing import FakeProvider, FrozenClock, pay_with_fake
 from gated_delivery.testing.pytest_plugin import TEST_SECRET_KEY
+from gated_delivery.webhooks import endpoints
 
 RunJobs = Callable[[], Awaitable[int]]
 
@@ -109,6 +110,7 @@ async def test_a_good_configuration_passes(
         "secrets": Level.PASS,
         "migrations": Level.PASS,
         "worker": Level.PASS,
+        "webhooks": Level.PASS,
         "fake URLs": Level.PASS,
         "fake credentials": Level.PASS,
         "mail": Level.WARN,  # this test server has no TLS
@@ -181,6 +183,28 @@ async def test_with_celery_both_the_relay_and_a_celery_worker_must_beat(
     level, detail, fix = await worker_finding(gd_runtime)
     assert (level, detail.split(" since")[0]) == (Level.FAIL, "no relay seen")
     assert "gated-delivery worker --relay" in fix
+
+
+async def webhooks_finding(rt: Runtime) -> tuple[Level, str, str]:
+    (found,) = [f for f in await runtime_findings(rt) if f.item == "webhooks"]
+    return found.level, found.detail, found.fix
+
+
+async def test_a_disabled_webhook_endpoint_warns_with_the_command_to_enable_it(
+    gd_runtime: Runtime,
+) -> None:
+    assert (await webhooks_finding(gd_runtime))[0] is Level.PASS
+    await endpoints.add(gd_runtime, "https://crm.example.com/a", ["all"], actor="test")
+    second, _secret = await endpoints.add(
+        gd_runtime, "https://crm.example.com/b", ["all"], actor="test"
+    )
+    level, detail, _fix = await webhooks_finding(gd_runtime)
+    assert (level, detail) == (Level.PASS, "2 endpoint(s), all active")
+    await endpoints.disable(gd_runtime, second.id, actor="ops")
+    level, detail, fix = await webhooks_finding(gd_runtime)
+    assert level is Level.WARN
+    assert detail == "1 of 2 endpoint(s) disabled; https://crm.example.com/b: disabled by ops"
+    assert f"gated-delivery webhooks enable {second.id}" in fix
 
 
 def test_check_lists_each_problem_with_its_fix_and_fails(

@@ -28,6 +28,7 @@ from gated_delivery.hookspecs import CredentialCheck, PaymentProvider
 from gated_delivery.payments import provider_urls
 from gated_delivery.redaction import redact, secret_values
 from gated_delivery.runtime import Runtime
+from gated_delivery.webhooks import endpoints
 
 #: A worker, relay or Celery worker whose heartbeat is older than this is not running.
 SEEN_RECENTLY: Final = 5 * BEAT_EVERY
@@ -191,7 +192,7 @@ async def runtime_findings(rt: Runtime) -> list[Finding]:
     """Database, providers, mail and worker, each tried for real."""
     findings = [await _migrations(rt)]
     if findings[0].level is not Level.FAIL:
-        findings.append(await _worker_seen(rt))
+        findings += [await _worker_seen(rt), await _webhooks(rt)]
     if not rt.providers:
         findings.append(
             Finding(
@@ -265,6 +266,25 @@ async def _worker_seen(rt: Runtime) -> Finding:
             )
     lines = ", ".join(f"a {kind} at {seen[kind]:%H:%M:%S}" for kind in needed)
     return ok("worker", f"seen lately: {lines} UTC")
+
+
+async def _webhooks(rt: Runtime) -> Finding:
+    """The shop's webhook endpoints: a disabled one no longer hears of orders."""
+    found = await endpoints.list_all(rt)
+    if not found:
+        return ok("webhooks", "no webhook endpoint (none is needed)")
+    disabled = [e for e in found if not e.is_active]
+    if not disabled:
+        return ok("webhooks", f"{len(found)} endpoint(s), all active")
+    first = disabled[0]
+    return Finding(
+        "webhooks",
+        Level.WARN,
+        f"{len(disabled)} of {len(found)} endpoint(s) disabled; {first.url}: "
+        f"{first.disabled_reason or 'disabled'}",
+        f"once its receiver works, run `gated-delivery webhooks enable {first.id}` and "
+        f"send the missed events again (`gated-delivery webhooks log {first.id}`)",
+    )
 
 
 def _provider_urls(rt: Runtime, provider: PaymentProvider) -> Finding:
