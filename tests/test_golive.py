@@ -15,11 +15,19 @@ from click.testing import CliRunner
 
 from gated_delivery.cli import main
 from gated_delivery.config import CoreSettings
-from gated_delivery.golive import Level, is_public, runtime_findings, settings_findings
+from gated_delivery.golive import (
+    SEEN_RECENTLY,
+    Level,
+    is_public,
+    runtime_findings,
+    settings_findings,
+)
+from gated_delivery.heartbeats import Beater, Kind
 from gated_delivery.models import Job, JobState, Order
 from gated_delivery.runtime import Runtime
 from gated_delivery.testing import FakeProvider, FrozenClock, pay_with_fake
 from gated_delivery.testing.pytest_plugin import TEST_SECRET_KEY
+from gated_delivery.webhooks import endpoints
 
 RunJobs = Callable[[], Awaitable[int]]
 
@@ -102,6 +110,7 @@ async def test_a_good_configuration_passes(
         "secrets": Level.PASS,
         "migrations": Level.PASS,
         "worker": Level.PASS,
+        "webhooks": Level.PASS,
         "fake URLs": Level.PASS,
         "fake credentials": Level.PASS,
         "mail": Level.WARN,  # this test server has no TLS
@@ -132,6 +141,70 @@ async def test_the_running_parts_fail_with_their_fix(
     assert "unreachable" in bad["fake credentials"].detail
     assert bad["worker"].level is Level.FAIL
     assert "gated-delivery worker" in bad["worker"].fix
+
+
+async def worker_finding(rt: Runtime) -> tuple[Level, str, str]:
+    (found,) = [f for f in await runtime_findings(rt) if f.item == "worker"]
+    return found.level, found.detail, found.fix
+
+
+async def test_a_worker_that_beat_lately_passes_and_a_stale_one_fails(
+    gd_runtime: Runtime, gd_clock: FrozenClock
+) -> None:
+    level, detail, fix = await worker_finding(gd_runtime)
+    assert (level, detail) == (Level.FAIL, "no worker has ever run here")
+    assert "gated-delivery worker" in fix
+    await Beater(gd_runtime, Kind.WORKER, "host:1").beat()
+    gd_clock.advance(SEEN_RECENTLY)
+    level, detail, _fix = await worker_finding(gd_runtime)
+    assert level is Level.PASS
+    assert detail.startswith("seen lately: a worker at ")
+    gd_clock.advance(seconds=1)
+    level, detail, fix = await worker_finding(gd_runtime)
+    assert level is Level.FAIL
+    assert detail.startswith("no worker seen since ")
+    assert "nobody runs the jobs" in detail
+    assert "gated-delivery worker" in fix
+
+
+async def test_with_celery_both_the_relay_and_a_celery_worker_must_beat(
+    gd_runtime: Runtime, gd_clock: FrozenClock
+) -> None:
+    gd_runtime.settings = gd_runtime.settings.model_copy(update={"job_backend": "celery"})
+    await Beater(gd_runtime, Kind.WORKER, "host:1").beat()  # not what runs Celery's jobs
+    await Beater(gd_runtime, Kind.RELAY, "host:2").beat()
+    level, detail, fix = await worker_finding(gd_runtime)
+    assert (level, detail) == (Level.FAIL, "no celery has ever run here")
+    assert fix == "run `celery -A gated_delivery.jobs.celery_backend worker`"
+    await Beater(gd_runtime, Kind.CELERY, "host:3").beat()
+    assert (await worker_finding(gd_runtime))[0] is Level.PASS
+    gd_clock.advance(SEEN_RECENTLY + timedelta(seconds=1))
+    await Beater(gd_runtime, Kind.CELERY, "host:3", every=timedelta(0)).beat()
+    level, detail, fix = await worker_finding(gd_runtime)
+    assert (level, detail.split(" since")[0]) == (Level.FAIL, "no relay seen")
+    assert "gated-delivery worker --relay" in fix
+
+
+async def webhooks_finding(rt: Runtime) -> tuple[Level, str, str]:
+    (found,) = [f for f in await runtime_findings(rt) if f.item == "webhooks"]
+    return found.level, found.detail, found.fix
+
+
+async def test_a_disabled_webhook_endpoint_warns_with_the_command_to_enable_it(
+    gd_runtime: Runtime,
+) -> None:
+    assert (await webhooks_finding(gd_runtime))[0] is Level.PASS
+    await endpoints.add(gd_runtime, "https://crm.example.com/a", ["all"], actor="test")
+    second, _secret = await endpoints.add(
+        gd_runtime, "https://crm.example.com/b", ["all"], actor="test"
+    )
+    level, detail, _fix = await webhooks_finding(gd_runtime)
+    assert (level, detail) == (Level.PASS, "2 endpoint(s), all active")
+    await endpoints.disable(gd_runtime, second.id, actor="ops")
+    level, detail, fix = await webhooks_finding(gd_runtime)
+    assert level is Level.WARN
+    assert detail == "1 of 2 endpoint(s) disabled; https://crm.example.com/b: disabled by ops"
+    assert f"gated-delivery webhooks enable {second.id}" in fix
 
 
 def test_check_lists_each_problem_with_its_fix_and_fails(

@@ -2,8 +2,8 @@
 
 Settings are judged as they are (``settings_findings``, no network); then the running parts
 are tried (``runtime_findings``): the database and its migrations, the providers'
-credentials (one harmless authenticated call each), the SMTP login, and whether a worker is
-taking the jobs.
+credentials (one harmless authenticated call each), the SMTP login, and whether a worker (or
+the relay and a Celery worker) beat lately.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import os
 import stat
 import tempfile
 from dataclasses import asdict, dataclass
-from datetime import timedelta
 from typing import Any, Final
 from urllib.parse import urlsplit
 
@@ -24,16 +23,15 @@ from gated_delivery.config import CoreSettings, check_secret_key
 from gated_delivery.db import ALEMBIC_VERSION_TABLE, alembic_config
 from gated_delivery.default_plugins.smtp_mail import SMTPMail
 from gated_delivery.errors import ConfigurationError, ProviderError, ProviderUnavailable
+from gated_delivery.heartbeats import BEAT_EVERY, Kind, last_seen_by_kind
 from gated_delivery.hookspecs import CredentialCheck, PaymentProvider
-from gated_delivery.models import Job, JobState
 from gated_delivery.payments import provider_urls
 from gated_delivery.redaction import redact, secret_values
 from gated_delivery.runtime import Runtime
+from gated_delivery.webhooks import endpoints
 
-#: A due job older than this means nobody is running the jobs.
-OVERDUE: Final = timedelta(minutes=5)
-#: A worker that finished a job within this is "seen recently".
-RECENT: Final = timedelta(hours=24)
+#: A worker, relay or Celery worker whose heartbeat is older than this is not running.
+SEEN_RECENTLY: Final = 5 * BEAT_EVERY
 _LOCAL_SUFFIXES: Final = (".localhost", ".local", ".internal", ".lan", ".home.arpa")
 
 
@@ -194,7 +192,7 @@ async def runtime_findings(rt: Runtime) -> list[Finding]:
     """Database, providers, mail and worker, each tried for real."""
     findings = [await _migrations(rt)]
     if findings[0].level is not Level.FAIL:
-        findings.append(await _worker_seen(rt))
+        findings += [await _worker_seen(rt), await _webhooks(rt)]
     if not rt.providers:
         findings.append(
             Finding(
@@ -242,23 +240,51 @@ async def _migrations(rt: Runtime) -> Finding:
     return ok("migrations", f"the database is at the latest migration ({', '.join(heads)})")
 
 
+#: What starts each kind of process, for the fix of a check that does not see it.
+_STARTS: Final = {
+    Kind.WORKER: "run `gated-delivery worker` (or GD_EMBEDDED_WORKER=1 in the app)",
+    Kind.RELAY: "run `gated-delivery worker --relay` (or GD_EMBEDDED_WORKER=1 in the app)",
+    Kind.CELERY: "run `celery -A gated_delivery.jobs.celery_backend worker`",
+}
+
+
 async def _worker_seen(rt: Runtime) -> Finding:
+    """Whether the processes that run the jobs beat lately (``heartbeats``)."""
     now = rt.clock.now()
-    async with rt.db.transaction() as session:
-        overdue = (
-            await session.execute(
-                sa.select(sa.func.count()).where(
-                    Job.state == JobState.PENDING, Job.run_after < now - OVERDUE
-                )
+    seen = await last_seen_by_kind(rt)
+    needed = [Kind.RELAY, Kind.CELERY] if rt.settings.job_backend == "celery" else [Kind.WORKER]
+    for kind in needed:
+        last = seen.get(kind)
+        if last is None:
+            return Finding("worker", Level.FAIL, f"no {kind} has ever run here", _STARTS[kind])
+        if now - last > SEEN_RECENTLY:
+            return Finding(
+                "worker",
+                Level.FAIL,
+                f"no {kind} seen since {last:%Y-%m-%d %H:%M} UTC: nobody runs the jobs",
+                _STARTS[kind],
             )
-        ).scalar_one()
-        last = (await session.execute(sa.select(sa.func.max(Job.finished_at)))).scalar_one()
-    fix = "run `gated-delivery worker` (or GD_EMBEDDED_WORKER=1 in the app)"
-    if overdue:
-        return Finding("worker", Level.FAIL, f"{overdue} job(s) overdue: nobody runs them", fix)
-    if last is None or now - last > RECENT:
-        return Finding("worker", Level.WARN, "no job finished in the last 24 hours", fix)
-    return ok("worker", f"a worker finished a job at {last:%Y-%m-%d %H:%M} UTC")
+    lines = ", ".join(f"a {kind} at {seen[kind]:%H:%M:%S}" for kind in needed)
+    return ok("worker", f"seen lately: {lines} UTC")
+
+
+async def _webhooks(rt: Runtime) -> Finding:
+    """The shop's webhook endpoints: a disabled one no longer hears of orders."""
+    found = await endpoints.list_all(rt)
+    if not found:
+        return ok("webhooks", "no webhook endpoint (none is needed)")
+    disabled = [e for e in found if not e.is_active]
+    if not disabled:
+        return ok("webhooks", f"{len(found)} endpoint(s), all active")
+    first = disabled[0]
+    return Finding(
+        "webhooks",
+        Level.WARN,
+        f"{len(disabled)} of {len(found)} endpoint(s) disabled; {first.url}: "
+        f"{first.disabled_reason or 'disabled'}",
+        f"once its receiver works, run `gated-delivery webhooks enable {first.id}` and "
+        f"send the missed events again (`gated-delivery webhooks log {first.id}`)",
+    )
 
 
 def _provider_urls(rt: Runtime, provider: PaymentProvider) -> Finding:

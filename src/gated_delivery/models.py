@@ -398,6 +398,21 @@ class RateCounter(Base):
     trusted: Mapped[bool] = mapped_column(default=False)
 
 
+class Heartbeat(Base):
+    """A process that runs or feeds the jobs, as last seen: one row per kind and name.
+
+    ``kind`` is ``worker`` (embedded or ``gated-delivery worker``), ``relay`` or ``celery``;
+    ``name`` is the process's host and pid. ``gated-delivery check`` reads ``last_seen``.
+    """
+
+    __tablename__ = "gd_heartbeat"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column()
+    last_seen: Mapped[datetime] = mapped_column(index=True)
+
+
 class WebhookEndpoint(Base):
     """An address of the shop's own systems that receives signed events (Standard Webhooks).
 

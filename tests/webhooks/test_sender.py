@@ -19,6 +19,7 @@ from cryptography.x509.oid import NameOID
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from gated_delivery.models import (
+    AuditEvent,
     Job,
     JobState,
     Order,
@@ -191,7 +192,33 @@ async def test_429_and_a_timeout_are_tried_again(
     assert lines[1].error == "no answer within 1 s"
 
 
-async def test_a_receiver_down_for_five_days_ends_disabled_and_the_staff_are_mailed(
+def mails(rt: Runtime) -> list[email.message.EmailMessage]:
+    found = [
+        email.message_from_bytes(f.read_bytes(), policy=email.policy.default)
+        for f in sorted(rt.settings.mail_dir.glob("*.eml"))
+    ]
+    return [m for m in found if "Webhook" in str(m["Subject"])]  # type: ignore[misc]
+
+
+async def disabled_audits(rt: Runtime, endpoint_id: str) -> list[AuditEvent]:
+    async with rt.db.transaction() as session:
+        found = await session.execute(
+            sa.select(AuditEvent).where(
+                AuditEvent.machine == "webhook endpoint",
+                AuditEvent.subject_id == endpoint_id,
+                AuditEvent.event == "disabled",
+            )
+        )
+        return list(found.scalars())
+
+
+async def run_the_schedule(clock: FrozenClock, run_jobs: RunJobs) -> None:
+    for delay in (0, *RETRY_DELAYS_SECONDS):
+        clock.advance(seconds=delay)
+        await run_jobs()
+
+
+async def test_a_receiver_down_for_the_whole_schedule_ends_disabled_with_the_staff_mail(
     gd_runtime: Runtime,
     gd_clock: FrozenClock,
     gd_product: Product,
@@ -202,16 +229,67 @@ async def test_a_receiver_down_for_five_days_ends_disabled_and_the_staff_are_mai
     receiver.script = [503] * 100
     start = gd_clock.now()
     await new_order(gd_runtime, gd_product)
-    for delay in (0, *RETRY_DELAYS_SECONDS):
-        gd_clock.advance(seconds=delay)
-        await gd_run_jobs()
-    assert len(receiver.of_type("order.created")) == 8  # the whole schedule, then no more
-    gd_clock.advance(days=1)
+    await new_order(gd_runtime, gd_product)  # its last try comes once the first disabled it
+    await run_the_schedule(gd_clock, gd_run_jobs)
+    assert len(receiver.of_type("order.created")) == 8 + 7  # the whole schedule, then no more
+    assert [job.state for job in await jobs(gd_runtime)] == [JobState.DEAD, JobState.DONE]
+    lines = await log(gd_runtime, endpoint[0].id)
+    assert [line.error for line in lines if line.status_code is None] == ["endpoint disabled"]
+    disabled = await endpoints.get(gd_runtime, endpoint[0].id)
+    assert not disabled.is_active
+    assert f"every delivery failed since {start:%Y-%m-%d %H:%M} UTC" in disabled.disabled_reason
+    assert "failed all 8 scheduled tries" in disabled.disabled_reason
+    (audit_line,) = await disabled_audits(gd_runtime, endpoint[0].id)
+    assert audit_line.reason == disabled.disabled_reason
+    async with gd_runtime.db.transaction() as session:
+        notices = await session.execute(
+            sa.select(sa.func.count()).where(Job.kind == "webhook_disabled_notice")
+        )
+        assert notices.scalar_one() == 1
+    (notice,) = mails(gd_runtime)
+    assert notice["To"] == "ops@example.org"
+    assert receiver.url in str(notice["Subject"])
+    assert "gated-delivery webhooks enable" in notice.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    # a new event is not queued for a disabled endpoint
+    queued = len(await jobs(gd_runtime))
+    await new_order(gd_runtime, gd_product)
+    assert len(await jobs(gd_runtime)) == queued
+
+
+async def test_a_400_for_every_try_does_not_disable_at_once(
+    gd_runtime: Runtime,
+    gd_product: Product,
+    gd_run_jobs: RunJobs,
+    receiver: Receiver,
+    endpoint: Endpoint,
+) -> None:
+    receiver.script = [400]
+    await new_order(gd_runtime, gd_product)
     await gd_run_jobs()
-    assert len(receiver.received) == 8
     (job,) = await jobs(gd_runtime)
-    assert job.state is JobState.DEAD
-    assert (await endpoints.get(gd_runtime, endpoint[0].id)).is_active  # 28 hours only
+    assert job.state is JobState.DEAD  # given up at once, not tried on the schedule
+    assert (await endpoints.get(gd_runtime, endpoint[0].id)).is_active
+    assert await disabled_audits(gd_runtime, endpoint[0].id) == []
+
+
+async def test_an_endpoint_that_succeeded_lately_stays_active_until_five_days_of_failures(
+    gd_runtime: Runtime,
+    gd_clock: FrozenClock,
+    gd_product: Product,
+    gd_run_jobs: RunJobs,
+    receiver: Receiver,
+    endpoint: Endpoint,
+) -> None:
+    receiver.script = [200] + [503] * 100
+    await new_order(gd_runtime, gd_product)
+    await gd_run_jobs()
+    gd_clock.advance(hours=1)
+    start = gd_clock.now()
+    await new_order(gd_runtime, gd_product)
+    await run_the_schedule(gd_clock, gd_run_jobs)
+    assert len(receiver.of_type("order.created")) == 9
+    assert [job.state for job in await jobs(gd_runtime)] == [JobState.DONE, JobState.DEAD]
+    assert (await endpoints.get(gd_runtime, endpoint[0].id)).is_active  # it worked 28 h ago
     # later events keep failing; the first failure five days back disables the endpoint
     gd_clock.advance(start + DISABLE_AFTER - timedelta(minutes=1) - gd_clock.now())
     await new_order(gd_runtime, gd_product)
@@ -222,23 +300,18 @@ async def test_a_receiver_down_for_five_days_ends_disabled_and_the_staff_are_mai
     await gd_run_jobs()
     disabled = await endpoints.get(gd_runtime, endpoint[0].id)
     assert not disabled.is_active
-    assert "every delivery failed since" in disabled.disabled_reason
-    notices = [
-        email.message_from_bytes(f.read_bytes(), policy=email.policy.default)
-        for f in sorted(gd_runtime.settings.mail_dir.glob("*.eml"))
-    ]
-    (notice,) = [m for m in notices if "Webhook" in str(m["Subject"])]
-    assert notice["To"] == "ops@example.org"
-    assert receiver.url in str(notice["Subject"])
-    # a new event is not queued for a disabled endpoint; a pending retry is logged and dropped
-    sent, queued = len(receiver.received), len(await jobs(gd_runtime))
-    await new_order(gd_runtime, gd_product)
-    assert len(await jobs(gd_runtime)) == queued
-    gd_clock.advance(seconds=RETRY_DELAYS_SECONDS[0])
+    assert f"every delivery failed since {start:%Y-%m-%d %H:%M} UTC" in disabled.disabled_reason
+    assert len(await disabled_audits(gd_runtime, endpoint[0].id)) == 1
+    assert len(mails(gd_runtime)) == 1
+    # a pending retry is logged and dropped, and disables nothing twice
+    sent = len(receiver.received)
+    gd_clock.advance(hours=30)
     await gd_run_jobs()
     assert len(receiver.received) == sent
     lines = await log(gd_runtime, endpoint[0].id)
-    assert [line.error for line in lines if line.status_code is None] == ["endpoint disabled"]
+    assert {line.error for line in lines if line.status_code is None} == {"endpoint disabled"}
+    assert len(await disabled_audits(gd_runtime, endpoint[0].id)) == 1
+    assert len(mails(gd_runtime)) == 1
 
 
 async def test_a_refused_address_is_logged_and_not_tried_again(

@@ -9,7 +9,7 @@ lose it) and a job out of tries is DEAD with its reason, where staff already loo
 Run the workers with::
 
     celery -A gated_delivery.jobs.celery_backend worker --loglevel INFO
-    celery -A gated_delivery.jobs.celery_backend beat    # the periodic reconciler
+    celery -A gated_delivery.jobs.celery_backend beat    # the reconciler and heartbeats
 
 Celery's ``-A`` wants an importable app, but an app built at import would freeze whatever
 environment the importer had. ``make_celery`` builds one from settings; the module attribute
@@ -30,6 +30,7 @@ from typing import Any, Final
 from gated_delivery import reminders
 from gated_delivery.config import CoreSettings, load_settings
 from gated_delivery.errors import ConfigurationError
+from gated_delivery.heartbeats import BEAT_EVERY, Beater, Kind
 from gated_delivery.ids import new_public_id
 from gated_delivery.jobs.outbox import claim_job, execute
 from gated_delivery.logcontext import configure_logging_from
@@ -43,6 +44,7 @@ except ImportError:  # pragma: no cover - the extra is optional
 
 RUN_JOB: Final = "gated_delivery.run_job"
 RECONCILE: Final = "gated_delivery.reconcile"
+HEARTBEAT: Final = "gated_delivery.heartbeat"
 QUEUE: Final = "gated_delivery"
 
 
@@ -77,6 +79,7 @@ def make_celery(settings: CoreSettings) -> Any:
     runner = _JobRunner(settings)
     app.task(name=RUN_JOB, ignore_result=True)(runner.run_job)
     app.task(name=RECONCILE, ignore_result=True)(runner.reconcile)
+    app.task(name=HEARTBEAT, ignore_result=True)(runner.heartbeat)
     return app
 
 
@@ -95,11 +98,23 @@ def _use_our_logging(settings: CoreSettings) -> None:
 
 
 def beat_schedule(settings: CoreSettings) -> dict[str, dict[str, Any]]:
-    """Celery beat's schedule: the reconciler every ``GD_RECONCILE_EVERY_MINUTES`` (0: off)."""
+    """Celery beat's schedule: the reconciler every ``GD_RECONCILE_EVERY_MINUTES`` (0: off).
+
+    And a heartbeat every ``heartbeats.BEAT_EVERY``: an idle worker runs no job, yet
+    ``gated-delivery check`` must see that one is there.
+    """
+    beat = BEAT_EVERY.total_seconds()
+    schedule: dict[str, dict[str, Any]] = {
+        "gated-delivery-heartbeat": {
+            "task": HEARTBEAT,
+            "schedule": beat,
+            "options": {"expires": beat},
+        }
+    }
     every = settings.reconcile_every_minutes
     if not every:
-        return {}
-    return {
+        return schedule
+    return schedule | {
         "gated-delivery-reconcile": {
             "task": RECONCILE,
             "schedule": float(every * 60),
@@ -138,6 +153,7 @@ class _JobRunner:
         self._pid = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._rt: Runtime | None = None
+        self._beater: Beater | None = None
         self.worker_id = ""
 
     def run_job(self, job_id: int) -> str:
@@ -148,11 +164,16 @@ class _JobRunner:
         """One reconciliation run; its summary line."""
         return self._loop_here().run_until_complete(self._reconcile())
 
+    def heartbeat(self) -> str:
+        """Write this worker's heartbeat row (unless it did lately); ``beat`` or ``recent``."""
+        return self._loop_here().run_until_complete(self._beat())
+
     def _loop_here(self) -> asyncio.AbstractEventLoop:
         if self._pid != os.getpid():
             self._pid = os.getpid()
             self._loop = asyncio.new_event_loop()
             self._rt = None
+            self._beater = None
             self.worker_id = f"celery:{socket.gethostname()}:{self._pid}:{new_public_id()[:6]}"
         assert self._loop is not None
         return self._loop
@@ -163,8 +184,14 @@ class _JobRunner:
             self._rt = build_runtime(self.settings, plugins_extra=extra)
         return self._rt
 
+    async def _beat(self) -> str:
+        if self._beater is None:
+            self._beater = Beater(self._runtime(), Kind.CELERY, self.worker_id)
+        return "beat" if await self._beater.beat() else "recent"
+
     async def _run_job(self, job_id: int) -> str:
         rt = self._runtime()
+        await self._beat()  # at most once a minute: a busy worker is seen between beat's ticks
         lease = timedelta(seconds=self.settings.celery_lease_seconds)
         job = await claim_job(rt, int(job_id), self.worker_id, lease=lease)
         if job is None:

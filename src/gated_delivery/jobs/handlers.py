@@ -63,6 +63,7 @@ HANDLERS: Final[Mapping[str, Handler]] = {
 
 GIVE_UP: Final[Mapping[str, GiveUp]] = {
     fulfilment.GENERATE_JOB: fulfilment.give_up_generation,
+    webhook_emit.DELIVER_JOB: webhook_sender.give_up,
 }
 
 #: Kinds that follow a published schedule instead of the default jittered backoff.

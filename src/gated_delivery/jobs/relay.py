@@ -21,6 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from gated_delivery.heartbeats import Beater, Kind
 from gated_delivery.jobs.worker import Worker, _first
 from gated_delivery.models import Job, JobState
 from gated_delivery.runtime import Runtime
@@ -49,6 +50,7 @@ class Relay:
         # (job id, attempts) -> when it was published; attempts is in the key so that a job
         # back from a failed try (or a crashed worker) is a new message, published at once
         self._sent: dict[tuple[int, int], float] = {}
+        self.heartbeat = Beater(rt, Kind.RELAY)
 
     @classmethod
     def for_celery(cls, rt: Runtime, **options: Any) -> Relay:
@@ -59,6 +61,7 @@ class Relay:
 
     async def run_once(self) -> int:
         """Publish every due row not published (or not claimed) lately; return how many."""
+        await self.heartbeat.beat()  # at most one write a minute, for `gated-delivery check`
         now = self.rt.clock.now()
         due = sa.or_(
             sa.and_(Job.state == JobState.PENDING, Job.run_after <= now),

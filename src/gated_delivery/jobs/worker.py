@@ -13,6 +13,7 @@ from typing import Final
 import sqlalchemy as sa
 
 from gated_delivery import inquiries, reminders, throttle
+from gated_delivery.heartbeats import Beater, Kind
 from gated_delivery.ids import new_public_id
 from gated_delivery.jobs.outbox import claim, execute
 from gated_delivery.reconcile import reconcile
@@ -33,17 +34,23 @@ class Worker:
         self.rt = rt
         self.batch = batch
         self.id = f"{socket.gethostname()}:{os.getpid()}:{new_public_id()[:6]}"
+        self.heartbeat = Beater(rt, Kind.WORKER, self.id)
         self._last_reconcile: datetime | None = None
         self._last_housekeeping: datetime | None = None
 
     async def run_once(self) -> int:
         """Run every job due now (including those that become due meanwhile); return how many."""
         done = 0
-        while jobs := await claim(self.rt, self.id, limit=self.batch):
+        while True:
+            # one write a minute at most, however many jobs; between batches, so a worker
+            # working through a long backlog is still seen by `gated-delivery check`
+            await self.heartbeat.beat()
+            jobs = await claim(self.rt, self.id, limit=self.batch)
+            if not jobs:
+                return done
             for job in jobs:
                 await execute(self.rt, job)
                 done += 1
-        return done
 
     async def run_forever(self, stop: asyncio.Event) -> None:
         """Poll until ``stop`` is set; wake early when the app says jobs were committed.

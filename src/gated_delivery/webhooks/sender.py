@@ -2,8 +2,14 @@
 
 Each try is written to the delivery log. A 2xx answer is success; 5xx, 429, a timeout or no
 connection is tried again on the schedule of ``emit.RETRY_DELAYS_SECONDS``; any other answer
-is final. An endpoint failing without a single success for ``DISABLE_AFTER`` is disabled and
-the staff are mailed.
+is final.
+
+An endpoint is disabled, and the staff mailed, when it accepted nothing for ``DISABLE_AFTER``
+(five days). That is seen at two moments: when an event's last scheduled try fails (the
+receiver was down for the whole schedule, about 27 hours) and no delivery to the endpoint
+succeeded in the last five days (``give_up``); and at any failed try five days into a
+streak of failures with no success between (``_track_health``), which also catches a
+receiver answering 4xx to everything, whose events are never retried.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from gated_delivery.models import Order, WebhookAttempt, WebhookEndpoint, Webhoo
 from gated_delivery.runtime import Runtime
 from gated_delivery.transitions import audit
 from gated_delivery.webhooks import destinations, signing
+from gated_delivery.webhooks.emit import MAX_TRIES
 
 DISABLE_AFTER: Final = timedelta(days=5)
 RESPONSE_HEAD_BYTES: Final = 200
@@ -244,11 +251,82 @@ async def _track_health(
     endpoint.failing_since = endpoint.failing_since or now
     if not endpoint.is_active or now - endpoint.failing_since < DISABLE_AFTER:
         return
-    endpoint.is_active = False
-    endpoint.disabled_reason = (
+    await _disable(
+        rt,
+        session,
+        endpoint,
+        now,
         f"disabled at {now:%Y-%m-%d %H:%M} UTC: every delivery failed since "
-        f"{endpoint.failing_since:%Y-%m-%d %H:%M} UTC"
+        f"{endpoint.failing_since:%Y-%m-%d %H:%M} UTC",
     )
+
+
+async def give_up(rt: Runtime, payload: dict[str, Any], error: str) -> None:
+    """Called once when a ``webhook`` job ends without success (``jobs.handlers.GIVE_UP``).
+
+    If its last try failed in a way worth retrying, the whole schedule was used up; then,
+    unless a delivery to the endpoint succeeded within ``DISABLE_AFTER``, it is disabled.
+    A 4xx or a refused address ends the job at once and disables nothing here.
+    """
+    endpoint_id, event_id = str(payload["endpoint_id"]), str(payload["event_id"])
+    now = rt.clock.now()
+    async with rt.db.transaction() as session:
+        endpoint = await session.get(WebhookEndpoint, endpoint_id, with_for_update=True)
+        if endpoint is None or not endpoint.is_active:
+            return  # removed, or disabled already (by another event): one notice only
+        last = await _last_try(session, endpoint_id, event_id)
+        if last is None or not _outcome_of(last).is_retryable:
+            return
+        succeeded = await _last_success(session, endpoint_id)
+        if succeeded is not None and now - succeeded < DISABLE_AFTER:
+            return  # the receiver worked lately: one lost event, not a dead endpoint
+        since = endpoint.failing_since or last.attempted_at
+        await _disable(
+            rt,
+            session,
+            endpoint,
+            now,
+            f"disabled at {now:%Y-%m-%d %H:%M} UTC: every delivery failed since "
+            f"{since:%Y-%m-%d %H:%M} UTC; event {event_id} failed all {MAX_TRIES} "
+            "scheduled tries and nothing was accepted in the last "
+            f"{DISABLE_AFTER.days} days",
+        )
+
+
+def _outcome_of(line: WebhookAttempt) -> Outcome:
+    refused = line.error.startswith(("refused:", "endpoint disabled"))
+    return Outcome(line.status_code, line.duration_ms, error=line.error, is_refused=refused)
+
+
+async def _last_try(
+    session: AsyncSession, endpoint_id: str, event_id: str
+) -> WebhookAttempt | None:
+    found = await session.execute(
+        sa.select(WebhookAttempt)
+        .where(WebhookAttempt.endpoint_id == endpoint_id, WebhookAttempt.event_id == event_id)
+        .order_by(WebhookAttempt.id.desc())
+        .limit(1)
+    )
+    return found.scalar_one_or_none()
+
+
+async def _last_success(session: AsyncSession, endpoint_id: str) -> datetime | None:
+    found = await session.execute(
+        sa.select(sa.func.max(WebhookAttempt.attempted_at)).where(
+            WebhookAttempt.endpoint_id == endpoint_id,
+            WebhookAttempt.status_code >= 200,
+            WebhookAttempt.status_code < 300,
+        )
+    )
+    return found.scalar_one_or_none()
+
+
+async def _disable(
+    rt: Runtime, session: AsyncSession, endpoint: WebhookEndpoint, now: datetime, reason: str
+) -> None:
+    """Disable ``endpoint``, audit it and queue the staff notice, in the caller's transaction."""
+    endpoint.is_active = False
+    endpoint.disabled_reason = reason
     audit(
         session,
         now=now,
@@ -257,7 +335,7 @@ async def _track_health(
         subject_id=endpoint.id,
         event="disabled",
         actor="worker",
-        reason=endpoint.disabled_reason,
+        reason=reason,
     )
     await enqueue(
         session,
