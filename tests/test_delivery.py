@@ -12,41 +12,19 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from gated_delivery import delivery
-from gated_delivery.catalogue import upsert_product
 from gated_delivery.cli import main
 from gated_delivery.errors import ActionRefused, IllegalTransition
 from gated_delivery.models import Asset, AuditEvent, DownloadToken, Job, Order, Product
-from gated_delivery.money import Money
-from gated_delivery.orders import create_order
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import FulfilmentState, PaymentStatus
 from gated_delivery.testing import FakeProvider, pay_with_fake
+from gated_delivery.testing.orders import make_order
 
 RunJobs = Callable[[], Awaitable[int]]
 
 
 async def _one(data: bytes) -> AsyncIterator[bytes]:
     yield data
-
-
-async def new_order(rt: Runtime) -> Order:
-    async with rt.db.transaction() as session:
-        await upsert_product(
-            session,
-            slug="rapport",
-            title="Rapport",
-            tier_id="std",
-            tier_label="Standard",
-            price=Money(25000, "XOF"),
-            requires_review=True,
-        )
-        return await create_order(
-            session,
-            product_slug="rapport",
-            tier_id="std",
-            buyer_email="awa@example.org",
-            now=rt.clock.now(),
-        )
 
 
 async def pay(client: httpx.AsyncClient, fake: FakeProvider, order: Order, run: RunJobs) -> None:
@@ -65,7 +43,7 @@ async def snapshot(rt: Runtime) -> tuple[int, int, int, int, list[Path]]:
 
 
 async def test_nothing_can_be_delivered_for_an_unpaid_order(gd_runtime: Runtime) -> None:
-    order = await new_order(gd_runtime)
+    order = await make_order(gd_runtime, requires_review=True, buyer_name="")
     before = await snapshot(gd_runtime)
     with pytest.raises(ActionRefused, match="only be uploaded for a paid order"):
         await delivery.upload_final(
@@ -89,7 +67,7 @@ async def test_review_needs_a_final_before_publishing(
     gd_fake_provider: FakeProvider,
     gd_run_jobs: RunJobs,
 ) -> None:
-    order = await new_order(gd_runtime)
+    order = await make_order(gd_runtime, requires_review=True, buyer_name="")
     await pay(gd_client, gd_fake_provider, order, gd_run_jobs)
     before = await snapshot(gd_runtime)
     with pytest.raises(IllegalTransition, match="a final document must be uploaded first"):
@@ -241,7 +219,7 @@ async def test_upload_final_from_the_command_line_tells_the_type_by_content(
 ) -> None:
     import asyncio
 
-    order = await new_order(gd_runtime)
+    order = await make_order(gd_runtime, requires_review=True, buyer_name="")
     await pay(gd_client, gd_fake_provider, order, gd_run_jobs)
     settings = gd_runtime.settings
     env = {

@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
 
 from gated_delivery import fulfilment
-from gated_delivery.catalogue import upsert_product
 from gated_delivery.config import CoreSettings
 from gated_delivery.db import lock
 from gated_delivery.errors import IllegalTransition, RetryLater
 from gated_delivery.hookspecs import GeneratedDocument, GenerationRequest, hookimpl
 from gated_delivery.models import Asset, AssetKind, AuditEvent, Job, JobState, Order
 from gated_delivery.money import Money
-from gated_delivery.orders import create_order, describe_order
+from gated_delivery.orders import describe_order
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import FulfilmentState
 from gated_delivery.testing import FakeProvider, FrozenClock, ProviderPlugin, pay_with_fake
+from gated_delivery.testing.orders import make_order
 
 RunJobs = Callable[[], Awaitable[int]]
 F = FulfilmentState
@@ -67,25 +68,9 @@ def gd_plugins(gd_fake_provider: FakeProvider, generator: ScriptedGenerator) -> 
     return [ProviderPlugin(gd_fake_provider), GeneratorPlugin(generator)]
 
 
-async def new_order(rt: Runtime, slug: str, **product: object) -> Order:
-    async with rt.db.transaction() as session:
-        await upsert_product(
-            session,
-            slug=slug,
-            title=slug.title(),
-            tier_id="std",
-            tier_label="Standard",
-            price=Money(10000, "XOF"),
-            **product,
-        )  # type: ignore[arg-type]
-        return await create_order(
-            session,
-            product_slug=slug,
-            tier_id="std",
-            buyer_email="awa@example.org",
-            answers={"organization_name": "ONG Baobab"},
-            now=rt.clock.now(),
-        )
+async def new_order(rt: Runtime, slug: str, **product: Any) -> Order:
+    answers = {"organization_name": "ONG Baobab"}
+    return await make_order(rt, slug, price=Money(10000, "XOF"), answers=answers, **product)
 
 
 async def pay(

@@ -18,14 +18,12 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
 from gated_delivery import delivery, mail
-from gated_delivery.catalogue import upsert_product
 from gated_delivery.config import CoreSettings
 from gated_delivery.default_plugins.smtp_mail import SMTPMail
 from gated_delivery.models import AuditEvent, DownloadToken, Job, JobState, Order
-from gated_delivery.money import Money
-from gated_delivery.orders import create_order
 from gated_delivery.runtime import Runtime
 from gated_delivery.testing import FakeProvider, FrozenClock, pay_with_fake
+from gated_delivery.testing.orders import make_order
 
 RunJobs = Callable[[], Awaitable[int]]
 
@@ -84,27 +82,6 @@ async def _one(data: bytes) -> AsyncIterator[bytes]:
     yield data
 
 
-async def review_order(rt: Runtime) -> Order:
-    async with rt.db.transaction() as session:
-        await upsert_product(
-            session,
-            slug="rapport",
-            title="Rapport",
-            tier_id="std",
-            tier_label="Standard",
-            price=Money(25000, "XOF"),
-            requires_review=True,
-        )
-        return await create_order(
-            session,
-            product_slug="rapport",
-            tier_id="std",
-            buyer_email="awa@example.org",
-            buyer_name="Awa",
-            now=rt.clock.now(),
-        )
-
-
 async def pay(client: httpx.AsyncClient, fake: FakeProvider, order: Order, run: RunJobs) -> None:
     await pay_with_fake(client, fake, order.id, run)
 
@@ -116,7 +93,7 @@ async def test_paid_then_published_mails_reach_the_smtp_server(
     gd_fake_provider: FakeProvider,
     gd_run_jobs: RunJobs,
 ) -> None:
-    order = await review_order(gd_runtime)
+    order = await make_order(gd_runtime, requires_review=True)
     await pay(gd_client, gd_fake_provider, order, gd_run_jobs)
     assert inbox.subjects() == [
         "Nouvelle commande payée : Rapport (25000 XOF)",
@@ -154,7 +131,7 @@ async def test_a_mail_server_outage_delays_the_mail_and_sends_it_once(
     gd_run_jobs: RunJobs,
     gd_clock: FrozenClock,
 ) -> None:
-    order = await review_order(gd_runtime)
+    order = await make_order(gd_runtime, requires_review=True)
     await pay(gd_client, gd_fake_provider, order, gd_run_jobs)  # no server listening yet
     async with gd_runtime.db.transaction() as session:
         jobs = list(
@@ -186,7 +163,7 @@ async def test_mails_follow_the_orders_language_and_host_templates(
     tmp_path: Path,
     gd_runtime: Runtime,
 ) -> None:
-    order = await review_order(gd_runtime)
+    order = await make_order(gd_runtime, requires_review=True)
     context = {
         "order_id": order.id,
         "name": "Awa",
@@ -321,7 +298,7 @@ async def test_a_link_mail_delayed_past_the_links_lifetime_still_carries_a_live_
     gd_run_jobs: RunJobs,
     gd_clock: FrozenClock,
 ) -> None:
-    order = await review_order(gd_runtime)
+    order = await make_order(gd_runtime, requires_review=True)
     await pay(gd_client, gd_fake_provider, order, gd_run_jobs)  # no mail server yet
     await delivery.upload_final(
         gd_runtime,

@@ -9,6 +9,7 @@ from gated_delivery.testing.clock import FrozenClock
 from gated_delivery.testing.contract import FakeControl, ProviderContract, SimulatorControl
 from gated_delivery.testing.flows import checkout, download_link, notify_fake, pay_with_fake
 from gated_delivery.testing.loopback import serve
+from gated_delivery.testing.orders import make_order
 from gated_delivery.testing.plugin_objects import ProviderPlugin
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "SimulatorControl",
     "checkout",
     "download_link",
+    "make_order",
     "notify_fake",
     "pay_with_fake",
     "serve",

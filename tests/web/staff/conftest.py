@@ -7,15 +7,13 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest_asyncio
-import sqlalchemy as sa
 
 from gated_delivery import staff_accounts
-from gated_delivery.catalogue import upsert_product
-from gated_delivery.models import Order, Product
+from gated_delivery.models import Order
 from gated_delivery.money import Money
-from gated_delivery.orders import create_order
 from gated_delivery.runtime import Runtime
 from gated_delivery.testing import FakeProvider, pay_with_fake
+from gated_delivery.testing.orders import make_order
 
 RunJobs = Callable[[], Awaitable[int]]
 STAFF_EMAIL = "lea@example.org"
@@ -58,27 +56,8 @@ async def staff_client(gd_client: httpx.AsyncClient, staff_account: str) -> http
 
 async def review_order(rt: Runtime, email: str = "awa@example.org") -> Order:
     """An UNPAID order of a product that needs a staff-reviewed final."""
-    async with rt.db.transaction() as session:
-        exists = await session.execute(sa.select(Product.id).where(Product.slug == "rapport"))
-        if exists.scalar_one_or_none() is None:
-            await upsert_product(
-                session,
-                slug="rapport",
-                title="Rapport",
-                tier_id="std",
-                tier_label="Standard",
-                price=Money(25000, "XOF"),
-                requires_review=True,
-            )
-        return await create_order(
-            session,
-            product_slug="rapport",
-            tier_id="std",
-            buyer_email=email,
-            buyer_name="Awa",
-            answers={"company": "Awa SARL"},
-            now=rt.clock.now(),
-        )
+    answers = {"company": "Awa SARL"}
+    return await make_order(rt, requires_review=True, buyer_email=email, answers=answers)
 
 
 async def pay(

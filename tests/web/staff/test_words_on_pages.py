@@ -9,13 +9,13 @@ import pytest
 from tests.web.staff.conftest import RunJobs, pay
 from tests.web.staff.test_overview_page import CODES, visible_text
 
-from gated_delivery.catalogue import upsert_product
 from gated_delivery.config import CoreSettings
 from gated_delivery.hookspecs import FormField, FormSchema, hookimpl
 from gated_delivery.money import Money
-from gated_delivery.orders import create_order, get_order
+from gated_delivery.orders import get_order
 from gated_delivery.runtime import Runtime
 from gated_delivery.testing import FakeProvider
+from gated_delivery.testing.orders import make_order
 
 ANSWERS = {
     "organization_name": "Awa SARL",
@@ -59,26 +59,9 @@ def gd_settings(gd_settings: CoreSettings) -> CoreSettings:
 
 
 async def kit_order(rt: Runtime) -> str:
-    async with rt.db.transaction() as session:
-        await upsert_product(
-            session,
-            slug="kit",
-            title="Kit",
-            tier_id="standard",
-            tier_label="Standard",
-            price=Money(150_000, "XOF"),
-            requires_review=True,
-        )
-        order = await create_order(
-            session,
-            product_slug="kit",
-            tier_id="standard",
-            buyer_email="awa@example.org",
-            buyer_name="Awa",
-            answers=ANSWERS,
-            now=rt.clock.now(),
-        )
-        return order.id
+    price = Money(150_000, "XOF")
+    order = await make_order(rt, "kit", price=price, requires_review=True, answers=ANSWERS)
+    return order.id
 
 
 async def test_the_french_order_page_shows_words_not_codes(
