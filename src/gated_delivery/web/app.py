@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterable
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import Any, cast
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -64,18 +64,47 @@ def create_app(
         runtime = build_runtime(settings, plugins_extra=plugins_extra, clock=clock, db=db)
     rt = runtime
     log_redaction.install()  # no download token in the access log, whichever server runs us
-    all_routes = routes()
-    all_routes.append(staff_pages(rt))  # /staff: login, orders, actions
-    if rt.settings.purchases_enabled:
-        all_routes += purchases.routes()  # /purchases: "Mes achats"
-    if rt.settings.metrics:
-        all_routes.append(Route("/metrics", metrics.scrape, methods=["GET"]))
-    simulated: list[BaseRoute] = []
-    if rt.settings.sandbox:
-        simulated = plugins.sandbox_routes(rt.pm, rt.settings, rt.providers)
-        all_routes += simulated
+    simulated = (
+        plugins.sandbox_routes(rt.pm, rt.settings, rt.providers) if rt.settings.sandbox else []
+    )
     with_worker = rt.settings.embedded_worker if run_worker is None else run_worker
+    app = Starlette(
+        routes=[*_core_routes(rt), *simulated],
+        middleware=_middleware(rt, simulated),
+        exception_handlers=cast(Any, exception_handlers()),
+        lifespan=_lifespan(rt, with_worker),
+    )
+    app.state.gd = rt
+    return app
 
+
+def _core_routes(rt: Runtime) -> list[BaseRoute]:
+    """The buyer routes, the staff pages, and the optional pages the settings turn on."""
+    found = routes()
+    found.append(staff_pages(rt))  # /staff: login, orders, actions
+    if rt.settings.purchases_enabled:
+        found += purchases.routes()  # /purchases: "Mes achats"
+    if rt.settings.metrics:
+        found.append(Route("/metrics", metrics.scrape, methods=["GET"]))
+    return found
+
+
+def _middleware(rt: Runtime, simulated: list[BaseRoute]) -> list[Middleware]:
+    return [
+        # first, so that everything after it sees the client's address, not the proxy's
+        Middleware(TrustedProxies, trusted=rt.settings.trusted_proxies),
+        Middleware(RequestLogContext),
+        Middleware(
+            SecurityHeaders,
+            https=is_https(rt.settings.base_url),
+            simulator_prefixes=simulator_prefixes(simulated),
+        ),
+    ]
+
+
+def _lifespan(
+    rt: Runtime, with_worker: bool
+) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         stop = asyncio.Event()
@@ -89,19 +118,4 @@ def create_app(
                 await task
             await rt.close()
 
-    handlers: Any = exception_handlers()
-    middleware = [
-        # first, so that everything after it sees the client's address, not the proxy's
-        Middleware(TrustedProxies, trusted=rt.settings.trusted_proxies),
-        Middleware(RequestLogContext),
-        Middleware(
-            SecurityHeaders,
-            https=is_https(rt.settings.base_url),
-            simulator_prefixes=simulator_prefixes(simulated),
-        ),
-    ]
-    app = Starlette(
-        routes=all_routes, middleware=middleware, exception_handlers=handlers, lifespan=lifespan
-    )
-    app.state.gd = rt
-    return app
+    return lifespan
