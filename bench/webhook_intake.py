@@ -38,9 +38,9 @@ from _webhook_intake.apps import bench_settings
 from _webhook_intake.common import BARE_TABLE, HOST, SECRET_ENV, plain_url
 
 from gated_delivery.catalogue import upsert_product
+from gated_delivery.checkout import start_attempt
 from gated_delivery.money import Money
 from gated_delivery.orders import create_order
-from gated_delivery.payments import start_attempt
 from gated_delivery.runtime import build_runtime
 from gated_delivery.testing import FakeProvider, ProviderPlugin, databases
 

@@ -11,10 +11,10 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
+from gated_delivery.checkout import start_attempt
 from gated_delivery.cli import main
 from gated_delivery.config import load_settings
 from gated_delivery.models import PaymentAttempt
-from gated_delivery.payments import start_attempt
 from gated_delivery.runtime import build_runtime
 
 

@@ -37,6 +37,7 @@ from hypothesis import strategies as st
 
 from gated_delivery import fulfilment
 from gated_delivery.catalogue import upsert_product
+from gated_delivery.checkout import PAYABLE
 from gated_delivery.config import CoreSettings
 from gated_delivery.db import lock
 from gated_delivery.errors import IllegalTransition
@@ -59,7 +60,7 @@ from gated_delivery.models import (
     PaymentAttempt,
 )
 from gated_delivery.money import Money
-from gated_delivery.payments import EVENT_JOB, FULFIL_JOB, PAYABLE
+from gated_delivery.payments import EVENT_JOB, FULFIL_JOB
 from gated_delivery.reconcile import reconcile
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import (

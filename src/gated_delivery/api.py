@@ -32,6 +32,7 @@ from gated_delivery.catalogue import (
     tiers_by_price,
     upsert_product,
 )
+from gated_delivery.checkout import providers_for
 from gated_delivery.cli import bind_or_exit, reconcile_command
 from gated_delivery.cli import worker as worker_command
 from gated_delivery.clock import Clock
@@ -84,7 +85,7 @@ from gated_delivery.inquiries import admit_client, admit_email, check_budget, te
 from gated_delivery.models import Order, PriceTier, Product
 from gated_delivery.money import Money
 from gated_delivery.orders import check_email, create_order, find_order, get_order
-from gated_delivery.payments import buyer_returned, providers_for
+from gated_delivery.payments import buyer_returned
 from gated_delivery.runtime import Runtime, build_runtime
 from gated_delivery.safe_json import JSONTooDeep
 from gated_delivery.safe_json import loads as parse_json

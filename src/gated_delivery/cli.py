@@ -22,6 +22,7 @@ import click
 from gated_delivery import __version__, answers, delivery, exports, plugins, serving, wording
 from gated_delivery import fulfilment as fulfilment_steps
 from gated_delivery.catalogue import add_product_file, list_products, upsert_product
+from gated_delivery.checkout import amount_refusal
 from gated_delivery.cli_buyer import buyer_options
 from gated_delivery.cli_check import check
 from gated_delivery.cli_staff import staff
@@ -32,7 +33,6 @@ from gated_delivery.jobs.worker import Worker
 from gated_delivery.logcontext import configure_logging_from
 from gated_delivery.money import Money
 from gated_delivery.orders import create_order, describe_order
-from gated_delivery.payments import amount_refusal
 from gated_delivery.reconcile import reconcile
 from gated_delivery.refunds import RefundKind, refund_order
 from gated_delivery.runtime import Runtime, build_runtime

@@ -18,12 +18,12 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gated_delivery import answers, assets, mail, metrics, plugins, tokens
+from gated_delivery.checkout import providers_for
 from gated_delivery.db import lock
 from gated_delivery.errors import ActionRefused, NotFound
 from gated_delivery.fulfilment import move
 from gated_delivery.ids import new_public_id
 from gated_delivery.models import Asset, AssetKind, AuditEvent, DownloadToken, Order
-from gated_delivery.payments import providers_for
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import FULFILMENT, ORDER, FulfilmentState, PaymentStatus
 from gated_delivery.transitions import audit, enqueue, transition

@@ -9,9 +9,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from gated_delivery import inquiries
+from gated_delivery.checkout import PAYABLE, providers_for, start_attempt
 from gated_delivery.errors import InvalidInput
 from gated_delivery.orders import create_order, get_order
-from gated_delivery.payments import PAYABLE, providers_for, start_attempt
 from gated_delivery.web.body import read_limited
 from gated_delivery.web.deps import client_ip, runtime, url_for_app
 from gated_delivery.web.templating import templates
