@@ -17,6 +17,7 @@ from gated_delivery import hookspecs, states
 from gated_delivery.config import CoreSettings, env_name
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
+SRC = Path(hookspecs.__file__).resolve().parent
 PLUGINS_MD = DOCS / "plugins.md"
 QUICKSTART_MD = DOCS / "quickstart.md"
 
@@ -268,3 +269,34 @@ def test_webhooks_md_has_the_generated_events_table() -> None:
         "docs/webhooks.md's events table differs from the code; paste the output of "
         "`python -m gated_delivery.webhooks.events`"
     )
+
+
+def payment_flow_section() -> str:
+    text = (DOCS / "index.md").read_text()
+    start = text.index("## How a payment flows")
+    return text[start : text.index("\n## ", start + 1)]
+
+
+def test_how_a_payment_flows_cites_code_that_exists() -> None:
+    section = payment_flow_section()
+    cited = re.findall(r"`([\w/]+\.py)` `([\w.]+)`", section)
+    assert len(cited) >= 10, "the walk found too few file/function pairs"
+    missing = []
+    for path, name in cited:
+        source = (SRC / path).read_text()
+        function = name.rsplit(".", 1)[-1]
+        if not re.search(rf"^\s*(async )?def {function}\(", source, re.MULTILINE):
+            missing.append(f"{path} {name}")
+    assert not missing, f"docs/index.md cites functions that are not there: {missing}"
+    files = set(re.findall(r"`([\w/]+\.py)`", section))
+    assert len(files) <= 10, f"the flow should be readable in at most 10 files: {sorted(files)}"
+
+
+def test_how_a_payment_flows_names_only_hooks_and_jobs_that_exist() -> None:
+    section = payment_flow_section()
+    hookspecs = (SRC / "hookspecs.py").read_text()
+    for hook in ("verify_notification", "check_status"):
+        assert f"`{hook}`" in section
+        assert f"def {hook}(" in hookspecs
+    handlers = (SRC / "jobs" / "handlers.py").read_text()
+    assert "async def verify_payment(" in handlers
