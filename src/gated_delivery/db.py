@@ -60,11 +60,20 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
 
 
+#: The tries a job gets when nothing says otherwise (``GD_JOB_MAX_ATTEMPTS``'s default).
+DEFAULT_JOB_MAX_ATTEMPTS: Final = 8
+#: Where a transaction's session carries its database's ``job_max_attempts``.
+JOB_MAX_ATTEMPTS: Final = "gd_job_max_attempts"
+
+
 class Database:
     """An engine and its session factory."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        #: how many tries a job written in this database's transactions gets, unless it says;
+        #: ``build_runtime`` sets it from ``GD_JOB_MAX_ATTEMPTS`` once for every writer
+        self.job_max_attempts = DEFAULT_JOB_MAX_ATTEMPTS
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
         self._driver_pool: asyncpg.Pool | None = None
         self._driver_pool_lock = asyncio.Lock()
@@ -83,6 +92,7 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction: committed on success, rolled back on error."""
         async with self.sessions.begin() as session:
+            session.info[JOB_MAX_ATTEMPTS] = self.job_max_attempts
             yield session
 
     async def ping(self) -> None:

@@ -281,7 +281,6 @@ async def resend(rt: Runtime, order_id: str, *, actor: str) -> None:
             session,
             mail.mail_job("file_ready", order.id, key=key),
             now=rt.clock.now(),
-            max_attempts=rt.settings.job_max_attempts,
         )
         audit(
             session,
@@ -445,7 +444,6 @@ async def request_new_link(rt: Runtime, token_id: str | None, client_ip: str) ->
                 session,
                 mail.mail_job("new_link", order.id, key=f"renew:{order.id}:{new_public_id()}"),
                 now=now,
-                max_attempts=rt.settings.job_max_attempts,
             )
     if granted:
         rt.wake_worker()

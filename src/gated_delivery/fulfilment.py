@@ -88,7 +88,6 @@ async def move(
         actor=actor,
         reason=reason,
         jobs=jobs,
-        max_attempts=rt.settings.job_max_attempts,
     )
 
 

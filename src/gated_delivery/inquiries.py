@@ -114,7 +114,7 @@ async def tell_admins(rt: Runtime, session: AsyncSession, order_id: str, now: da
         dedupe_key=f"{DIGEST_JOB}:{start.isoformat()}",
         run_after=start + period,
     )
-    await enqueue(session, job, now=now, max_attempts=rt.settings.job_max_attempts)
+    await enqueue(session, job, now=now)
 
 
 async def send_digest(rt: Runtime, payload: dict[str, Any]) -> None:

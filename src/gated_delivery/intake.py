@@ -52,7 +52,7 @@ def dedupe_key(key: str) -> str:
 
 
 async def store_and_queue(
-    db: Database, provider: str, ref: NotificationRef, *, now: datetime, max_attempts: int
+    db: Database, provider: str, ref: NotificationRef, *, now: datetime
 ) -> bool:
     """Store the notification and queue a check of its attempt; False for a duplicate.
 
@@ -71,7 +71,7 @@ async def store_and_queue(
                 ref.body_redacted,
                 now,
                 VERIFY_JOB,
-                max_attempts,
+                db.job_max_attempts,
             )
         return bool(count)
     async with db.transaction() as session:
@@ -96,5 +96,5 @@ async def store_and_queue(
         )
         if stored is not None and attempt is not None:
             job = JobSpec(VERIFY_JOB, {"attempt_id": attempt[0]}, order_id=attempt[1])
-            await enqueue(session, job, now=now, max_attempts=max_attempts)
+            await enqueue(session, job, now=now)
         return stored is not None

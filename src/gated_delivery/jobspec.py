@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gated_delivery.db import insert_ignore
+from gated_delivery.db import DEFAULT_JOB_MAX_ATTEMPTS, JOB_MAX_ATTEMPTS, insert_ignore
 from gated_delivery.models import Job, JobState
 
 
@@ -30,16 +30,19 @@ class JobSpec:
     max_attempts: int | None = None
 
 
-async def enqueue(
-    session: AsyncSession, job: JobSpec, *, now: datetime, max_attempts: int
-) -> int | None:
-    """Write ``job`` to the outbox; None if a job with its dedupe key already exists."""
+async def enqueue(session: AsyncSession, job: JobSpec, *, now: datetime) -> int | None:
+    """Write ``job`` to the outbox; None if a job with its dedupe key already exists.
+
+    Its tries are the job's own ``max_attempts``, else those of the database the session
+    belongs to (``GD_JOB_MAX_ATTEMPTS``, set once by ``build_runtime``).
+    """
+    default = int(session.info.get(JOB_MAX_ATTEMPTS, DEFAULT_JOB_MAX_ATTEMPTS))
     values = {
         "kind": job.kind,
         "payload": dict(job.payload),
         "order_id": job.order_id,
         "state": JobState.PENDING,
-        "max_attempts": job.max_attempts or max_attempts,
+        "max_attempts": job.max_attempts or default,
         "run_after": job.run_after or now,
         "created_at": now,
     }

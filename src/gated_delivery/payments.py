@@ -103,9 +103,7 @@ async def receive_notification(
     logcontext.add(attempt_id=ref.attempt_id)
     if "order_id" not in logcontext.current():
         await lookup(ref.attempt_id)  # the provider did not look it up, nor name the order
-    is_new = await store_and_queue(
-        rt.db, provider.name, ref, now=rt.clock.now(), max_attempts=rt.settings.job_max_attempts
-    )
+    is_new = await store_and_queue(rt.db, provider.name, ref, now=rt.clock.now())
     log.info("notification received" if is_new else "notification received again (duplicate)")
     metrics.NOTIFICATIONS.labels(provider.name, "new" if is_new else "duplicate").inc()
     return is_new
@@ -166,7 +164,6 @@ async def request_check(rt: Runtime, order_id: str, *, bucket: str) -> None:
                 session,
                 verify_job(attempt, dedupe_key=f"check:{attempt.id}:{bucket}"),
                 now=now,
-                max_attempts=rt.settings.job_max_attempts,
             )
 
 
@@ -326,7 +323,6 @@ async def update_order_status(
         order_id=order.id,
         actor=actor,
         jobs=jobs,
-        max_attempts=rt.settings.job_max_attempts,
     )
 
 

@@ -142,7 +142,6 @@ async def request_link(rt: Runtime, email: str, client_ip: str) -> bool:
                     PURCHASES_MAIL_JOB, {"link_id": link.id}, dedupe_key=f"purchases:{link.id}"
                 ),
                 now=now,
-                max_attempts=rt.settings.job_max_attempts,
             )
     if has_orders:
         rt.wake_worker()
@@ -341,7 +340,6 @@ async def request_download_link(rt: Runtime, visit: Visit, order_id: str) -> boo
                 session,
                 mail.mail_job("new_link", order.id, key=f"purchases:{order.id}:{new_public_id()}"),
                 now=now,
-                max_attempts=rt.settings.job_max_attempts,
             )
     if granted:
         rt.wake_worker()

@@ -78,7 +78,6 @@ async def queue_due(rt: Runtime, *, dry_run: bool = False) -> list[str]:
                         session,
                         reminder_job(order_id),
                         now=now,
-                        max_attempts=rt.settings.job_max_attempts,
                     )
                 queued.append(order_id)
     if queued and not dry_run:

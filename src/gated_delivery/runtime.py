@@ -63,9 +63,12 @@ def build_runtime(
     pm = plugins.make_plugin_manager(
         plugins_extra, load_entry_points=load_entry_points, disabled=settings.disabled_plugins
     )
+    database = db or Database.from_url(settings.database_url)
+    # resolved once here, so that no writer of a job has to pass its tries along
+    database.job_max_attempts = settings.job_max_attempts
     return Runtime(
         settings=settings,
-        db=db or Database.from_url(settings.database_url),
+        db=database,
         pm=pm,
         providers=plugins.payment_providers(pm, settings),
         generators=plugins.generators(pm, settings),

@@ -80,7 +80,6 @@ async def transition(
     reason: str = "",
     data: Mapping[str, Any] | None = None,
     jobs: Iterable[JobSpec] = (),
-    max_attempts: int = 8,
 ) -> bool:
     """Move ``row.<attribute>`` to ``target``; False (and nothing written) for a repeat.
 
@@ -106,7 +105,7 @@ async def transition(
         data=data,
     )
     for job in jobs:
-        await enqueue(session, job, now=now, max_attempts=max_attempts)
+        await enqueue(session, job, now=now)
     # the shop's own systems hear of the move in this same transaction (webhooks)
     await emit_for_transition(session, machine.name, row, target.value, now=now, order_id=order_id)
     await session.flush()

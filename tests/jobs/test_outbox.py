@@ -32,7 +32,7 @@ def test_backoff_grows_is_jittered_and_capped() -> None:
 async def add_job(rt: Runtime, kind: str, *, max_attempts: int = 3, **payload: object) -> int:
     async with rt.db.transaction() as session:
         job_id = await enqueue(
-            session, JobSpec(kind, payload), now=rt.clock.now(), max_attempts=max_attempts
+            session, JobSpec(kind, payload, max_attempts=max_attempts), now=rt.clock.now()
         )
     assert job_id is not None
     return job_id
@@ -88,8 +88,8 @@ async def test_a_crashed_workers_job_is_claimed_again_after_its_lease(
 async def test_dedupe_key_makes_a_job_exist_once(gd_runtime: Runtime) -> None:
     async with gd_runtime.db.transaction() as session:
         spec = JobSpec("event", {}, dedupe_key="once")
-        first = await enqueue(session, spec, now=gd_runtime.clock.now(), max_attempts=3)
-        second = await enqueue(session, spec, now=gd_runtime.clock.now(), max_attempts=3)
+        first = await enqueue(session, spec, now=gd_runtime.clock.now())
+        second = await enqueue(session, spec, now=gd_runtime.clock.now())
     assert first is not None
     assert second is None
     async with gd_runtime.db.transaction() as session:

@@ -136,7 +136,6 @@ async def _consume(
                 use_count=use,
             ),
             now=now,
-            max_attempts=rt.settings.job_max_attempts,
         )
     rt.wake_worker()
     return grant

@@ -107,7 +107,6 @@ async def _enqueue_all(
             session,
             delivery_job(event.id, endpoint.id, event.order_id, again=again),
             now=now,
-            max_attempts=MAX_TRIES,
         )
 
 

@@ -345,6 +345,5 @@ async def _disable(
             dedupe_key=f"webhook-disabled:{endpoint.id}:{now.isoformat()}",
         ),
         now=now,
-        max_attempts=rt.settings.job_max_attempts,
     )
     rt.wake_worker()
