@@ -8,7 +8,7 @@
     ├── ActionRefused             a staff or buyer action the order's state does not allow
     ├── NotFound                  an order, product, tier or provider that does not exist
     ├── InvalidInput              a buyer's or operator's input was refused
-    │   ├── UploadRefused         an upload over a limit or of a refused type (uploads.py)
+    │   ├── UploadRefused         an upload over a limit or of a refused type (uploads.refusals)
     │   ├── PriceNotAccepted      the chosen provider cannot take this price (422)
     │   └── DestinationRefused    a webhook URL that is not https or points inside the network
     ├── TooManyRequests           a rate limit or a size budget was reached; try again later

@@ -1,4 +1,4 @@
-"""The streamed multipart intake (uploads.py).
+"""The streamed multipart intake (the uploads package, through its Starlette adapter).
 
 Behaviour tests run twice: on the local folder backend and on ``MemoryStorage`` below, an
 in-memory backend with other habits (any key, chunks kept as sent, a capacity that fails
@@ -44,6 +44,7 @@ from gated_delivery.uploads import (
     XLSX,
     UploadLimits,
     UploadRefused,
+    receive_stream,
     receive_upload,
     sanitize_filename,
 )
@@ -1048,3 +1049,28 @@ async def test_a_docx_that_inflates_past_the_ratio_is_refused(backend: Backend) 
     relaxed = UploadLimits(max_zip_ratio=100_000)
     accepted = await upload(backend, multipart(file("f", "zeros.docx", zeros)), relaxed)
     assert accepted.status_code == 200, accepted.text
+
+
+async def test_the_intake_reads_any_byte_stream_without_a_request(backend: Backend) -> None:
+    # receive_stream takes the two headers and the body: no Starlette request involved
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="note"\r\n\r\nSalut\r\n'
+        b'--b\r\nContent-Disposition: form-data; name="doc"; filename="a.txt"\r\n'
+        b"Content-Type: text/plain\r\n\r\nBonjour\r\n--b--\r\n"
+    )
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(body), 7):
+            yield body[start : start + 7]
+
+    upload = await receive_stream(
+        "multipart/form-data; boundary=b",
+        str(len(body)),
+        chunks(),
+        backend.storage,
+        UploadLimits(),
+        key_prefix=KEY_PREFIX,
+    )
+    assert upload.fields == {"note": "Salut"}
+    assert [(f.filename, f.media_type, f.size_bytes) for f in upload.files] == [("a.txt", TXT, 7)]
+    assert await backend.read(upload.files[0].key) == b"Bonjour"
