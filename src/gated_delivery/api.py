@@ -82,6 +82,7 @@ from gated_delivery.hookspecs import (
 )
 from gated_delivery.inquiries import FULL as UNPAID_BUDGET_FULL
 from gated_delivery.inquiries import admit_client, admit_email, check_budget, tell_admins
+from gated_delivery.logcontext import configure_logging_from
 from gated_delivery.models import Order, PriceTier, Product
 from gated_delivery.money import Money
 from gated_delivery.orders import check_email, create_order, find_order, get_order
@@ -172,6 +173,7 @@ __all__ = [
     "check_email",
     "check_secret_key",
     "client_ip",
+    "configure_logging_from",
     "create_account",
     "create_app",
     "create_order",
