@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
 
 from pluggy import HookimplMarker, HookspecMarker
 
@@ -128,13 +128,19 @@ class NotificationRef:
 
 
 class ReportedStatus(enum.StrEnum):
-    """What the provider's own server says about a payment."""
+    """What the provider's own server says about a payment.
+
+    ``REVIEW``: the provider's answer is contradictory or unknown: the core moves the attempt
+    to REVIEW and audits ``data``; a person decides. It never makes an attempt SUCCEEDED, and
+    never undoes one that already is.
+    """
 
     PENDING = "pending"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"
     EXPIRED = "expired"
+    REVIEW = "review"
 
 
 @dataclass(frozen=True)
@@ -144,6 +150,12 @@ class ProviderStatus:
     ``amount`` is what the provider says was paid; the core compares it with the order and
     moves the attempt to REVIEW, never to SUCCEEDED, when amount or currency differ.
     ``data`` is stored in the audit trail: no secrets, no personal data beyond ids.
+
+    ``buyer_message`` is shown to the buyer on the order's status page while the attempt stays
+    pending (say, why their last try in a still-open session failed): a short plain sentence
+    fit for the buyer, no secrets, no personal data, no raw provider answer. The core cuts it
+    to ``BUYER_MESSAGE_LENGTH`` characters, removes control characters, and forgets it once
+    the attempt is settled.
     """
 
     status: ReportedStatus
@@ -151,6 +163,11 @@ class ProviderStatus:
     provider_ref: str | None = None
     reason: str = ""
     data: Mapping[str, Any] = field(default_factory=dict)
+    buyer_message: str = ""
+
+
+#: The longest ``ProviderStatus.buyer_message`` a buyer is shown, in characters.
+BUYER_MESSAGE_LENGTH: Final = 200
 
 
 @runtime_checkable
