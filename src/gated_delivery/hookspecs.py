@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
 
 from pluggy import HookimplMarker, HookspecMarker
 
@@ -184,7 +184,9 @@ class ReportedStatus(enum.StrEnum):
     """What the provider's own server says about a payment, in ``ProviderStatus.status``.
 
     Translate the provider's own words into these at the plugin's edge; no provider
-    vocabulary enters the core.
+    vocabulary enters the core. ``REVIEW``: the provider's answer is contradictory or
+    unknown: the core moves the attempt to REVIEW and audits ``data``; a person decides. It
+    never makes an attempt SUCCEEDED, and never undoes one that already is.
     """
 
     PENDING = "pending"
@@ -192,6 +194,7 @@ class ReportedStatus(enum.StrEnum):
     FAILED = "failed"
     CANCELLED = "cancelled"
     EXPIRED = "expired"
+    REVIEW = "review"
 
 
 @dataclass(frozen=True)
@@ -201,6 +204,12 @@ class ProviderStatus:
     ``amount`` is what the provider says was paid; the core compares it with the order and
     moves the attempt to REVIEW, never to SUCCEEDED, when amount or currency differ.
     ``data`` is stored in the audit trail: no secrets, no personal data beyond ids.
+
+    ``buyer_message`` is shown to the buyer on the order's status page while the attempt stays
+    pending (say, why their last try in a still-open session failed): a short plain sentence
+    fit for the buyer, no secrets, no personal data, no raw provider answer. The core cuts it
+    to ``BUYER_MESSAGE_LENGTH`` characters, removes control characters, and forgets it once
+    the attempt is settled.
     """
 
     #: Where the payment stands. PENDING changes nothing (the check runs again later); a
@@ -216,6 +225,14 @@ class ProviderStatus:
     #: Kept in the audit trail: strings (cut to 200 characters), numbers, booleans and None;
     #: other values are dropped.
     data: Mapping[str, Any] = field(default_factory=dict)
+    #: Shown to the buyer on the order's status page while the attempt stays pending (why
+    #: their last try in a still-open session failed); plain words, no secrets, no personal
+    #: data. Cut to ``BUYER_MESSAGE_LENGTH`` characters and forgotten once settled.
+    buyer_message: str = ""
+
+
+#: The longest ``ProviderStatus.buyer_message`` a buyer is shown, in characters.
+BUYER_MESSAGE_LENGTH: Final = 200
 
 
 @runtime_checkable

@@ -207,6 +207,8 @@ class PaymentAttempt(Base):
     confirmed_amount_minor: Mapped[int | None] = mapped_column(BigInteger)
     confirmed_currency: Mapped[str | None] = mapped_column(String(3))
     last_checked_at: Mapped[datetime | None] = mapped_column()
+    # the provider's word for the buyer while the attempt is pending ("last try refused...")
+    buyer_message: Mapped[str] = mapped_column(String(200), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -20,6 +20,7 @@ from gated_delivery.errors import (
     RetryLater,
 )
 from gated_delivery.hookspecs import (
+    BUYER_MESSAGE_LENGTH,
     AttemptView,
     PaymentProvider,
     ProviderStatus,
@@ -38,6 +39,7 @@ from gated_delivery.states import (
     PaymentStatus,
     derive_payment_status,
 )
+from gated_delivery.text import one_line
 from gated_delivery.transitions import JobSpec, audit, enqueue, scalars_only, transition
 
 log = logging.getLogger(__name__)
@@ -205,7 +207,9 @@ async def settle(
 
     Locks the order, then the attempt (always in this order, so racing settlers queue
     instead of deadlocking). Success with a different amount or currency goes to REVIEW;
-    success on an order already paid another way goes to REVIEW (a double payment to refund).
+    success on an order already paid another way goes to REVIEW (a double payment to refund);
+    a REVIEW answer goes to REVIEW. The provider's ``buyer_message`` is kept for the buyer's
+    page while the attempt stays open, and cleared once it is settled.
     """
     now = rt.clock.now()
     async with rt.db.transaction() as session:
@@ -242,6 +246,11 @@ async def settle(
                 data={"reported": status.status.value, **scalars_only(status.data)},
             )
             await update_order_status(rt, session, order, actor=actor)
+        # the buyer sees the provider's latest word while the attempt is open, never after
+        open_now = attempt.state in OPEN_ATTEMPTS
+        attempt.buyer_message = (
+            one_line(status.buyer_message, BUYER_MESSAGE_LENGTH) if open_now else ""
+        )
         return attempt.state
 
 
@@ -251,6 +260,10 @@ def _target(
     current = attempt.state
     if status.status is ReportedStatus.PENDING:
         return None, ""
+    if status.status is ReportedStatus.REVIEW:
+        if current in (AttemptState.SUCCEEDED, AttemptState.REVIEW):
+            return None, ""  # a review never undoes a success; staff already look
+        return AttemptState.REVIEW, status.reason or "the provider's answer needs a person"
     if status.status is ReportedStatus.SUCCEEDED:
         if current in (AttemptState.SUCCEEDED, AttemptState.REVIEW):
             return None, ""  # confirmed once, or waiting for staff: nothing more to do

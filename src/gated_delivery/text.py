@@ -68,6 +68,13 @@ def check_answers(answers: Any, field: str = "answers") -> None:
             check_answers(value, field)
 
 
+def one_line(value: str, limit: int) -> str:
+    """``value`` as one short line for a page: unsafe characters and runs of blanks become one
+    space, and past ``limit`` characters it is cut with an ellipsis (``…``)."""
+    cleaned = " ".join("".join(" " if is_unsafe(c) else c for c in value).split())
+    return cleaned if len(cleaned) <= limit else cleaned[: max(limit - 1, 0)].rstrip() + "…"
+
+
 def terminal_safe(value: object, *, json_escapes: bool = False) -> str:
     """``value`` as text with every unsafe character shown as an escape (``\\x1b``, ``\\u202e``).
 

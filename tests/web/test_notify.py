@@ -9,9 +9,10 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from gated_delivery.hookspecs import ReportedStatus
+from gated_delivery.hookspecs import ProviderStatus, ReportedStatus
 from gated_delivery.models import AuditEvent, Job, Notification, Order, PaymentAttempt
 from gated_delivery.money import Money
+from gated_delivery.payments import FULFIL_JOB
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import AttemptState, PaymentStatus
 from gated_delivery.testing import FakeProvider, checkout
@@ -202,6 +203,75 @@ async def test_second_payment_of_a_paid_order_goes_to_review(
         )
     assert states == {first: AttemptState.SUCCEEDED, second: AttemptState.REVIEW}
     assert await payment(gd_runtime, gd_order) is PaymentStatus.PAID
+
+
+async def attempt_state(rt: Runtime, attempt_id: str) -> AttemptState:
+    async with rt.db.transaction() as session:
+        row = await session.get(PaymentAttempt, attempt_id)
+        assert row is not None
+        return row.state
+
+
+async def test_a_review_answer_goes_to_review_with_its_data_audited(
+    gd_client: httpx.AsyncClient,
+    gd_runtime: Runtime,
+    gd_order: Order,
+    gd_fake_provider: FakeProvider,
+    gd_run_jobs: RunJobs,
+) -> None:
+    attempt_id = await checkout(gd_client, gd_order.id)
+    # even with the right amount: the provider itself says its answer does not add up
+    gd_fake_provider.ledger[attempt_id] = ProviderStatus(
+        ReportedStatus.REVIEW,
+        amount=Money(5000, "XOF"),
+        reason="complete + cancelled",
+        data={"fake_state": "complete + cancelled"},
+    )
+    body, headers = gd_fake_provider.notification(attempt_id, status="review")
+    await gd_client.post("/payments/fake/notify", content=body, headers=headers)
+    await gd_run_jobs()
+    assert await attempt_state(gd_runtime, attempt_id) is AttemptState.REVIEW
+    assert await payment(gd_runtime, gd_order) is PaymentStatus.REVIEW
+    async with gd_runtime.db.transaction() as session:
+        event = (
+            await session.execute(
+                sa.select(AuditEvent).where(
+                    AuditEvent.subject_id == attempt_id, AuditEvent.to_state == "review"
+                )
+            )
+        ).scalar_one()
+    assert event.reason == "complete + cancelled"
+    assert event.data["reported"] == "review"
+    assert event.data["fake_state"] == "complete + cancelled"
+    async with gd_runtime.db.transaction() as session:
+        kinds = set((await session.execute(sa.select(Job.kind))).scalars())
+    assert FULFIL_JOB not in kinds  # nothing is delivered while staff look
+
+
+@pytest.mark.parametrize("settled", [ReportedStatus.SUCCEEDED, ReportedStatus.EXPIRED])
+async def test_a_review_answer_never_undoes_a_success_and_reopens_a_failure(
+    settled: ReportedStatus,
+    gd_client: httpx.AsyncClient,
+    gd_runtime: Runtime,
+    gd_order: Order,
+    gd_fake_provider: FakeProvider,
+    gd_run_jobs: RunJobs,
+) -> None:
+    attempt_id = await checkout(gd_client, gd_order.id)
+    gd_fake_provider.will_report(attempt_id, settled)
+    body, headers = gd_fake_provider.notification(attempt_id, status=settled.value)
+    await gd_client.post("/payments/fake/notify", content=body, headers=headers)
+    await gd_run_jobs()
+    gd_fake_provider.ledger[attempt_id] = ProviderStatus(ReportedStatus.REVIEW)
+    body, headers = gd_fake_provider.notification(attempt_id, status="review")
+    await gd_client.post("/payments/fake/notify", content=body, headers=headers)
+    await gd_run_jobs()
+    if settled is ReportedStatus.SUCCEEDED:  # paid stays paid: staff are not asked twice
+        assert await attempt_state(gd_runtime, attempt_id) is AttemptState.SUCCEEDED
+        assert await payment(gd_runtime, gd_order) is PaymentStatus.PAID
+    else:  # an expired payment the provider now doubts: a person looks, nothing is paid
+        assert await attempt_state(gd_runtime, attempt_id) is AttemptState.REVIEW
+        assert await payment(gd_runtime, gd_order) is PaymentStatus.REVIEW
 
 
 async def test_return_page_shows_status_and_never_pays(

@@ -35,6 +35,20 @@ async def paid_transitions(rt: Runtime, order_id: str) -> int:
     )
 
 
+#: The simulator's last_payment_error message for a failed try (insufficient-funds).
+WAVE_SAYS = "Le solde du compte Wave est insuffisant."
+
+
+async def last_try(client: httpx.AsyncClient, order: Order) -> str:
+    """What the order's status endpoint tells the buyer about their last failed try."""
+    return str((await client.get(f"/orders/{order.id}/status")).json()["last_try"])
+
+
+async def order_page(client: httpx.AsyncClient, order: Order) -> httpx.Response:
+    """The order page Wave's error_url leads the buyer back to."""
+    return await client.get(f"/payments/wave/return?order={order.id}&cancelled=1")
+
+
 async def test_buyer_pays_on_the_page_and_the_webhook_leads_to_paid(
     gd_client: httpx.AsyncClient,
     gd_runtime: Runtime,
@@ -87,6 +101,9 @@ async def test_a_failed_try_then_a_success_in_the_same_session_pays_once(
         # the session is still open: the buyer may try again, and is told why it failed
         assert await states(gd_runtime, attempt.id) == PENDING
         assert "solde du compte Wave est insuffisant" in (await browser.get(launch)).text
+        # ... on the shop's order page too, in Wave's words
+        assert await last_try(gd_client, gd_order) == WAVE_SAYS
+        assert WAVE_SAYS in (await order_page(gd_client, gd_order)).text
         await browser.post(launch, data={"choice": "pay"})
     await wait_for_webhooks(wave_deliverer, 1)
     await wave_post_notices()
@@ -94,6 +111,8 @@ async def test_a_failed_try_then_a_success_in_the_same_session_pays_once(
     assert await states(gd_runtime, attempt.id) == PAID
     assert await paid_transitions(gd_runtime, gd_order.id) == 1
     assert await count(gd_runtime, Job, Job.kind == FULFIL_JOB) == 1
+    assert await last_try(gd_client, gd_order) == ""  # paid: the failed try is forgotten
+    assert WAVE_SAYS not in (await order_page(gd_client, gd_order)).text
 
 
 async def test_an_expired_session_is_expired_and_a_late_success_is_kept(

@@ -16,7 +16,7 @@ from gated_delivery.payments import buyer_returned, receive_notification
 from gated_delivery.rejections import record_rejection
 from gated_delivery.web.body import read_limited
 from gated_delivery.web.deps import client_ip, runtime, url_for_app
-from gated_delivery.web.status import buyer_message
+from gated_delivery.web.status import buyer_message, last_try
 from gated_delivery.web.templating import templates
 
 
@@ -59,12 +59,15 @@ async def return_page(request: Request) -> Response:
     if not order_id:
         raise NotFound("the return address names no order (?order=...)")
     order = await buyer_returned(rt, order_id)
+    async with rt.db.transaction() as session:
+        failed_try = await last_try(session, order)
     return templates.TemplateResponse(
         request,
         "return.html",
         {
             "order_id": order.id,
             "message": buyer_message(order.payment_status, order.fulfilment_status),
+            "last_try": failed_try,
             "status_url": url_for_app(request, f"/orders/{order.id}/status"),
             "script_url": url_for_app(request, "/static/return-status.js"),
         },

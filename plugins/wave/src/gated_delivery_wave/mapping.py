@@ -1,14 +1,14 @@
 """From Wave's checkout session object to what the core understands (C2/INF mapping).
 
-    checkout_status + payment_status     reported           attempt
-    complete + succeeded                 SUCCEEDED, amount  SUCCEEDED (REVIEW on mismatch)
-    open + processing                    PENDING            stays PENDING (the buyer may
-                                                            retry after a payment_failed)
-    expired + anything but succeeded     EXPIRED            EXPIRED, order FAILED
-    any other combination                SUCCEEDED, no amount   REVIEW, raw fields audited
-
-The core's ``ReportedStatus`` has no REVIEW word: a success without a confirmed amount is
-the public way to ask for one, and the core can never mark such an attempt paid.
+checkout_status + payment_status     reported           attempt
+complete + succeeded                 SUCCEEDED, amount  SUCCEEDED (REVIEW on mismatch)
+complete + succeeded, amount unread  REVIEW             REVIEW, raw fields audited
+open + processing                    PENDING            stays PENDING (the buyer may
+                                                        retry after a payment_failed;
+                                                        Wave's last_payment_error is
+                                                        shown on the order page)
+expired + anything but succeeded     EXPIRED            EXPIRED, order FAILED
+any other combination                REVIEW             REVIEW, raw fields audited
 """
 
 from __future__ import annotations
@@ -37,6 +37,10 @@ AUDITED_FIELDS: Final = (
 )
 
 
+#: The longest text of Wave's shown to a buyer (the core bounds it again).
+BUYER_TEXT_LENGTH: Final = 160
+
+
 def _text(value: object, limit: int = 80) -> str | None:
     return str(value)[:limit] if value is not None else None
 
@@ -60,6 +64,19 @@ def last_error(session: Mapping[str, Any]) -> str:
     return f"{_text(error.get('code'))}: {message}".rstrip(": ")
 
 
+def buyer_text(session: Mapping[str, Any]) -> str:
+    """What the buyer is told about their last failed try: Wave's ``message`` (written for
+    payers), else its error code; empty when no try failed. Text only, never the raw object."""
+    error = session.get("last_payment_error")
+    if not isinstance(error, Mapping):
+        return ""
+    for key in ("message", "code"):
+        value = error.get(key)
+        if isinstance(value, str) and value.strip():
+            return " ".join(value.split())[:BUYER_TEXT_LENGTH]
+    return ""
+
+
 def map_session(session: Mapping[str, Any]) -> ProviderStatus:
     """The core's status for a session, with the fields staff need in ``data``."""
     checkout, payment = session.get("checkout_status"), session.get("payment_status")
@@ -68,6 +85,13 @@ def map_session(session: Mapping[str, Any]) -> ProviderStatus:
     txn = _text(session.get("transaction_id"))
     if checkout == protocol.COMPLETE and payment == protocol.SUCCEEDED:
         amount = parse_amount(session.get("amount"), session.get("currency"))
+        if amount is None:  # paid, but not in a form we can compare with the order
+            return ProviderStatus(
+                ReportedStatus.REVIEW,
+                provider_ref=txn,
+                reason="Wave reports complete + succeeded with an unreadable amount",
+                data={**data, "wave_review": "unreadable amount or currency"},
+            )
         return ProviderStatus(
             ReportedStatus.SUCCEEDED,
             amount=amount,
@@ -79,13 +103,15 @@ def map_session(session: Mapping[str, Any]) -> ProviderStatus:
         failed = last_error(session)
         reason = f"the buyer's last try failed ({failed}); they may try again" if failed else ""
         return ProviderStatus(
-            ReportedStatus.PENDING, reason=reason or "Wave reports open", data=data
+            ReportedStatus.PENDING,
+            reason=reason or "Wave reports open",
+            data=data,
+            buyer_message=buyer_text(session),
         )
     if checkout == protocol.EXPIRED and payment != protocol.SUCCEEDED:
         return ProviderStatus(ReportedStatus.EXPIRED, reason=f"Wave reports {words}", data=data)
     return ProviderStatus(
-        ReportedStatus.SUCCEEDED,
-        amount=None,
+        ReportedStatus.REVIEW,
         provider_ref=txn,
         reason=f"Wave reports {words}: staff must look",
         data={**data, "wave_review": f"unexpected {words}"},

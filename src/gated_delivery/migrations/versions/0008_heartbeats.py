@@ -1,7 +1,7 @@
 """heartbeats of the processes that run or feed the jobs
 
 Revision ID: 0008_heartbeats
-Revises: 0006_staff_hardening
+Revises: 0007_attempt_buyer_message
 Create Date: 2026-12-05 12:10:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008_heartbeats"
-down_revision: str | None = "0006_staff_hardening"
+down_revision: str | None = "0007_attempt_buyer_message"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
