@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
+import pytest_asyncio
 
 from gated_delivery import review
 from gated_delivery.errors import ActionRefused, NotFound
@@ -20,11 +21,18 @@ RunJobs = Callable[[], Awaitable[int]]
 SHORT = Money(9000, "XOF")
 
 
+@pytest_asyncio.fixture
 async def under_review(
-    client: httpx.AsyncClient, fake: FakeProvider, rt: Runtime, run: RunJobs
+    gd_client: httpx.AsyncClient,
+    gd_fake_provider: FakeProvider,
+    gd_runtime: Runtime,
+    gd_run_jobs: RunJobs,
 ) -> tuple[str, str]:
-    order = await make_order(rt)
-    attempt_id = await pay_with_fake(client, fake, order.id, run, amount=SHORT)
+    """An order whose only attempt waits for staff (the provider reported less money)."""
+    order = await make_order(gd_runtime)
+    attempt_id = await pay_with_fake(
+        gd_client, gd_fake_provider, order.id, gd_run_jobs, amount=SHORT
+    )
     return order.id, attempt_id
 
 
@@ -38,12 +46,9 @@ async def states(rt: Runtime, order_id: str, attempt_id: str) -> tuple[PaymentSt
 
 
 async def test_accepting_makes_the_attempt_succeeded_and_the_order_paid(
-    gd_client: httpx.AsyncClient,
-    gd_fake_provider: FakeProvider,
-    gd_runtime: Runtime,
-    gd_run_jobs: RunJobs,
+    under_review: tuple[str, str], gd_runtime: Runtime
 ) -> None:
-    order_id, attempt_id = await under_review(gd_client, gd_fake_provider, gd_runtime, gd_run_jobs)
+    order_id, attempt_id = under_review
     assert await states(gd_runtime, order_id, attempt_id) == (PaymentStatus.REVIEW, "review")
     await review.accept_as_paid(gd_runtime, order_id, attempt_id, actor="staff:t", reason=" ok ")
     assert await states(gd_runtime, order_id, attempt_id) == (PaymentStatus.PAID, "succeeded")
@@ -51,25 +56,18 @@ async def test_accepting_makes_the_attempt_succeeded_and_the_order_paid(
 
 @pytest.mark.parametrize("decision", [review.accept_as_paid, review.mark_refunded])
 async def test_a_decision_without_a_reason_changes_nothing(
-    decision: Callable[..., Awaitable[None]],
-    gd_client: httpx.AsyncClient,
-    gd_fake_provider: FakeProvider,
-    gd_runtime: Runtime,
-    gd_run_jobs: RunJobs,
+    decision: Callable[..., Awaitable[None]], under_review: tuple[str, str], gd_runtime: Runtime
 ) -> None:
-    order_id, attempt_id = await under_review(gd_client, gd_fake_provider, gd_runtime, gd_run_jobs)
+    order_id, attempt_id = under_review
     with pytest.raises(ActionRefused, match="a reason is required"):
         await decision(gd_runtime, order_id, attempt_id, actor="staff:t", reason="   ")
     assert await states(gd_runtime, order_id, attempt_id) == (PaymentStatus.REVIEW, "review")
 
 
 async def test_an_attempt_not_under_review_or_of_another_order_is_refused(
-    gd_client: httpx.AsyncClient,
-    gd_fake_provider: FakeProvider,
-    gd_runtime: Runtime,
-    gd_run_jobs: RunJobs,
+    under_review: tuple[str, str], gd_runtime: Runtime
 ) -> None:
-    order_id, attempt_id = await under_review(gd_client, gd_fake_provider, gd_runtime, gd_run_jobs)
+    order_id, attempt_id = under_review
     other = await make_order(gd_runtime)
     with pytest.raises(NotFound):
         await review.accept_as_paid(gd_runtime, other.id, attempt_id, actor="s", reason="x")
@@ -100,11 +98,8 @@ async def test_a_second_payment_refunded_closes_only_that_attempt(
 
 
 async def test_refunding_the_only_payment_refunds_the_order(
-    gd_client: httpx.AsyncClient,
-    gd_fake_provider: FakeProvider,
-    gd_runtime: Runtime,
-    gd_run_jobs: RunJobs,
+    under_review: tuple[str, str], gd_runtime: Runtime
 ) -> None:
-    order_id, attempt_id = await under_review(gd_client, gd_fake_provider, gd_runtime, gd_run_jobs)
+    order_id, attempt_id = under_review
     await review.mark_refunded(gd_runtime, order_id, attempt_id, actor="s", reason="sent back")
     assert (await states(gd_runtime, order_id, attempt_id))[0] is PaymentStatus.REFUNDED
