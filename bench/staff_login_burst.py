@@ -1,11 +1,11 @@
 """A burst of parallel staff logins on one account, and /healthz latency meanwhile.
 
-Serves the core app with uvicorn in its own process (on a socket bound to port 0 here and
-handed over), then sends 60 wrong passwords and the right one at the same time to one
-account, while a poller asks /healthz every 10 ms. Prints how many passwords were really
-checked (the audit trail's ``failed`` and ``login`` events: target, at most the free
-attempts), the answers' status codes, and /healthz's p50 and p99 before and during the
-burst (target: p99 under 100 ms). On PostgreSQL when ``GD_TEST_DATABASE_URL`` is set::
+Serves the core app with ``gated-delivery serve`` in its own process, then sends 60 wrong
+passwords and the right one at the same time to one account, while a poller asks /healthz
+every 10 ms. Prints how many passwords were really checked (the audit trail's ``failed``
+and ``login`` events: target, at most the free attempts), the answers' status codes, and
+/healthz's p50 and p99 before and during the burst (target: p99 under 100 ms). On
+PostgreSQL when ``GD_TEST_DATABASE_URL`` is set::
 
     python bench/staff_login_burst.py [--guesses 60]
 """
@@ -45,6 +45,7 @@ def _env(database_url: str, folder: Path) -> dict[str, str]:
         "PRIVATE_MEDIA_ROOT": str(folder / "media"),
         "GD_MAIL_DIR": str(folder / "mail"),
         "GD_EMBEDDED_WORKER": "0",
+        "GD_LOG_LEVEL": "WARNING",  # not one access line per health check
     }
 
 
@@ -133,6 +134,12 @@ async def burst(base_url: str, guesses: int) -> tuple[Counter[int], list[float],
     return Counter(a.status_code for a in answers), baseline, during
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
+
+
 def _percentiles(values: list[float]) -> str:
     cuts = (
         statistics.quantiles(values, n=100, method="inclusive") if len(values) > 1 else values * 99
@@ -157,13 +164,11 @@ def main() -> None:
         )
         env = _env(url, folder)
         asyncio.run(prepare(env))
-        sock = socket.socket()
-        sock.bind((HOST, 0))
-        sock.listen(128)
-        port = sock.getsockname()[1]
-        command = [sys.executable, "-m", "uvicorn", "--factory", "--fd", str(sock.fileno())]
-        command += ["--log-level", "warning", "gated_delivery.web.app:create_app"]
-        process = subprocess.Popen(command, env=env, pass_fds=[sock.fileno()])
+        port = _free_port()
+        # served as a deployment serves it: `gated-delivery serve` binds with serving.bind
+        command = [str(Path(sys.executable).with_name("gated-delivery")), "serve"]
+        command += ["--host", HOST, "--port", str(port)]
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
         try:
             base_url = f"http://{HOST}:{port}"
             for _ in range(100):
@@ -177,7 +182,6 @@ def main() -> None:
         finally:
             process.terminate()
             process.wait(timeout=10)
-            sock.close()
             if server:
                 databases.drop_postgresql(server, url)
     backend = "PostgreSQL" if server else "SQLite"
