@@ -14,14 +14,8 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from gated_delivery import delivery, logcontext, metrics, stamping, tokens
-from gated_delivery.db import lock
-from gated_delivery.fulfilment import move
-from gated_delivery.models import Order
-from gated_delivery.payments import event_job
+from gated_delivery import delivery, downloads, logcontext, metrics, stamping, tokens
 from gated_delivery.runtime import Runtime
-from gated_delivery.states import FulfilmentState
-from gated_delivery.transitions import enqueue
 from gated_delivery.web.deps import runtime, url_for_app
 from gated_delivery.web.templating import templates
 
@@ -48,8 +42,7 @@ async def landing(request: Request) -> Response:
     rt = runtime(request)
     token_id = tokens.unsign(rt.settings, request.path_params["token"])
     try:
-        async with rt.db.transaction() as session:
-            grant = await tokens.check(session, token_id, rt.clock.now())
+        grant = await downloads.check_link(rt, token_id)
     except tokens.LinkRefused as refused:
         return _refusal(request, refused.problem)
     return templates.TemplateResponse(
@@ -80,7 +73,7 @@ async def download(request: Request) -> Response:
         return _refusal(request, refused.problem)
     evidence = {"stamped_sha256": stamped.sha256} if stamped else None
     try:
-        grant = await _consume(rt, token_id, evidence)
+        grant = await downloads.record_download(rt, token_id, evidence)
     except tokens.LinkRefused as refused:
         if stamped:
             stamped.discard()
@@ -106,39 +99,6 @@ def _stamp_note(grant: tokens.Grant) -> str:
     if not grant.order.product.stamp_files:
         return ""
     return "stamped" if stamping.is_stamped(grant.order, grant.asset) else "unstamped"
-
-
-async def _consume(
-    rt: Runtime, token_id: str | None, evidence: dict[str, str] | None
-) -> tokens.Grant:
-    now = rt.clock.now()
-    async with rt.db.transaction() as session:
-        grant = await tokens.consume(session, token_id, now, evidence)
-        order = await lock(session, Order, grant.order.id)
-        assert order is not None
-        if order.fulfilment_status is FulfilmentState.PUBLISHED:
-            await move(
-                rt,
-                session,
-                order,
-                FulfilmentState.DELIVERED,
-                actor="buyer",
-                reason="first download",
-            )
-        use = grant.token.use_count
-        await enqueue(
-            session,
-            event_job(
-                "download_token_consumed",
-                order.id,
-                key=f"{grant.token.id}:{use}",
-                token_id=grant.token.id,
-                use_count=use,
-            ),
-            now=now,
-        )
-    rt.wake_worker()
-    return grant
 
 
 async def _stream(rt: Runtime, key: str) -> AsyncIterator[bytes]:
