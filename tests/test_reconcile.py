@@ -6,11 +6,13 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
+from gated_delivery.errors import ActionRefused
 from gated_delivery.hookspecs import ReportedStatus
 from gated_delivery.models import AuditEvent, Job, JobState, Order, PaymentAttempt
-from gated_delivery.reconcile import reconcile
+from gated_delivery.reconcile import recheck_order, reconcile
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import AttemptState, PaymentStatus
 from gated_delivery.testing import FakeProvider, FrozenClock, checkout
@@ -144,3 +146,47 @@ async def test_stuck_jobs_are_requeued(
         assert row is not None
         assert row.state is JobState.PENDING
         assert row.locked_by is None
+
+
+async def test_a_staff_recheck_settles_the_open_attempts_at_once(
+    gd_client: httpx.AsyncClient,
+    gd_runtime: Runtime,
+    gd_order: Order,
+    gd_fake_provider: FakeProvider,
+) -> None:
+    attempt_id = await checkout(gd_client, gd_order.id)
+    gd_fake_provider.will_report(attempt_id)  # paid, and no notification came
+    assert await recheck_order(gd_runtime, gd_order.id, actor="staff:t") == 1
+    async with gd_runtime.db.transaction() as session:
+        order = await session.get(Order, gd_order.id)
+        asked = (
+            await session.execute(
+                sa.select(AuditEvent.machine, AuditEvent.actor, AuditEvent.data).where(
+                    AuditEvent.event == "staff_recheck"
+                )
+            )
+        ).one()
+    assert order is not None
+    assert order.payment_status is PaymentStatus.PAID
+    assert tuple(asked) == ("payment attempt", "staff:t", {"open_attempts": 1})
+
+
+async def test_a_recheck_without_open_attempt_is_refused_and_changes_nothing(
+    gd_runtime: Runtime, gd_order: Order
+) -> None:
+    before = await snapshot(gd_runtime)
+    with pytest.raises(ActionRefused, match="no open payment attempt"):
+        await recheck_order(gd_runtime, gd_order.id, actor="staff:t")
+    assert await snapshot(gd_runtime) == before
+
+
+async def test_a_recheck_says_when_the_provider_cannot_answer(
+    gd_client: httpx.AsyncClient,
+    gd_runtime: Runtime,
+    gd_order: Order,
+    gd_fake_provider: FakeProvider,
+) -> None:
+    await checkout(gd_client, gd_order.id)
+    gd_fake_provider.is_down = True
+    with pytest.raises(ActionRefused, match="the provider could not answer"):
+        await recheck_order(gd_runtime, gd_order.id, actor="staff:t")

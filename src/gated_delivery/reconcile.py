@@ -12,12 +12,18 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from gated_delivery.errors import GatedDeliveryError
+from gated_delivery.errors import (
+    ActionRefused,
+    GatedDeliveryError,
+    ProviderError,
+    RetryLater,
+)
 from gated_delivery.hookspecs import AttemptView, ProviderStatus, ReportedStatus
 from gated_delivery.models import Job, JobState, PaymentAttempt
-from gated_delivery.payments import settle, view
+from gated_delivery.payments import settle, verify_attempt, view
 from gated_delivery.runtime import Runtime
-from gated_delivery.states import OPEN_ATTEMPTS, AttemptState
+from gated_delivery.states import ATTEMPT, OPEN_ATTEMPTS, AttemptState
+from gated_delivery.transitions import audit
 
 ACTOR = "reconciler"
 
@@ -112,3 +118,43 @@ async def _requeue_stuck_jobs(rt: Runtime, report: Report, dry_run: bool) -> Non
     verb = "would requeue" if dry_run else "requeued"
     for job_id, kind in jobs:
         report.add("jobs requeued", f"job {job_id} ({kind}): worker lease expired; {verb}")
+
+
+async def recheck_order(rt: Runtime, order_id: str, *, actor: str) -> int:
+    """Ask the provider now about every open attempt of one order; how many were asked.
+
+    Refused (``ActionRefused``) when the order has no open attempt, or when the provider
+    cannot answer; an attempt it still reports pending is left as it is.
+    """
+    async with rt.db.transaction() as session:
+        open_ids = list(
+            (
+                await session.execute(
+                    sa.select(PaymentAttempt.id).where(
+                        PaymentAttempt.order_id == order_id,
+                        PaymentAttempt.state.in_(list(OPEN_ATTEMPTS)),
+                    )
+                )
+            ).scalars()
+        )
+        if not open_ids:
+            raise ActionRefused(f"order {order_id} has no open payment attempt to check")
+        # the staff request is itself in the trail, whatever the provider then says
+        audit(
+            session,
+            now=rt.clock.now(),
+            order_id=order_id,
+            machine=ATTEMPT.name,
+            subject_id=order_id,
+            event="staff_recheck",
+            actor=actor,
+            data={"open_attempts": len(open_ids)},
+        )
+    for attempt_id in open_ids:
+        try:
+            await verify_attempt(rt, attempt_id, actor=actor)
+        except RetryLater:
+            continue  # still pending at the provider: nothing to change
+        except ProviderError as exc:
+            raise ActionRefused(f"the provider could not answer: {exc}") from None
+    return len(open_ids)

@@ -12,16 +12,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Final
 
 import anyio
-import sqlalchemy as sa
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from gated_delivery import delivery, fulfilment, payments, refunds, review
-from gated_delivery.errors import ActionRefused, IllegalTransition, ProviderError, RetryLater
+from gated_delivery import delivery, fulfilment, reconcile, refunds, review
+from gated_delivery.errors import ActionRefused, IllegalTransition
 from gated_delivery.hookspecs import StaffUser
-from gated_delivery.models import PaymentAttempt
-from gated_delivery.states import OPEN_ATTEMPTS
-from gated_delivery.transitions import audit
 from gated_delivery.uploads import FINAL_LIMITS, receive_upload, with_archive_settings
 from gated_delivery.web.staff.pages import order_detail
 from gated_delivery.web.staff.site import StaffSite, read_form
@@ -76,37 +72,7 @@ async def retry_generation(site: StaffSite, order_id: str, form: dict[str, str],
 
 async def recheck(site: StaffSite, order_id: str, form: dict[str, str], actor: str) -> str:
     """Ask the provider now about every open attempt of the order."""
-    rt = site.rt
-    async with rt.db.transaction() as session:
-        open_ids = list(
-            (
-                await session.execute(
-                    sa.select(PaymentAttempt.id).where(
-                        PaymentAttempt.order_id == order_id,
-                        PaymentAttempt.state.in_(list(OPEN_ATTEMPTS)),
-                    )
-                )
-            ).scalars()
-        )
-        if not open_ids:
-            raise ActionRefused(f"order {order_id} has no open payment attempt to check")
-        audit(
-            session,
-            now=rt.clock.now(),
-            order_id=order_id,
-            machine="payment attempt",
-            subject_id=order_id,
-            event="staff_recheck",
-            actor=actor,
-            data={"open_attempts": len(open_ids)},
-        )
-    for attempt_id in open_ids:
-        try:
-            await payments.verify_attempt(rt, attempt_id, actor=actor)
-        except RetryLater:
-            continue  # still pending at the provider: nothing to change
-        except ProviderError as exc:
-            raise ActionRefused(f"the provider could not answer: {exc}") from None
+    await reconcile.recheck_order(site.rt, order_id, actor=actor)
     return "rechecked"
 
 
