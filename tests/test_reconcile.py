@@ -148,14 +148,16 @@ async def test_stuck_jobs_are_requeued(
         assert row.locked_by is None
 
 
+@pytest.fixture
+async def open_attempt(gd_client: httpx.AsyncClient, gd_order: Order) -> str:
+    """The id of a payment the buyer started; the provider has not decided yet."""
+    return await checkout(gd_client, gd_order.id)
+
+
 async def test_a_staff_recheck_settles_the_open_attempts_at_once(
-    gd_client: httpx.AsyncClient,
-    gd_runtime: Runtime,
-    gd_order: Order,
-    gd_fake_provider: FakeProvider,
+    open_attempt: str, gd_runtime: Runtime, gd_order: Order, gd_fake_provider: FakeProvider
 ) -> None:
-    attempt_id = await checkout(gd_client, gd_order.id)
-    gd_fake_provider.will_report(attempt_id)  # paid, and no notification came
+    gd_fake_provider.will_report(open_attempt)  # paid, and no notification came
     assert await recheck_order(gd_runtime, gd_order.id, actor="staff:t") == 1
     async with gd_runtime.db.transaction() as session:
         order = await session.get(Order, gd_order.id)
@@ -181,12 +183,8 @@ async def test_a_recheck_without_open_attempt_is_refused_and_changes_nothing(
 
 
 async def test_a_recheck_says_when_the_provider_cannot_answer(
-    gd_client: httpx.AsyncClient,
-    gd_runtime: Runtime,
-    gd_order: Order,
-    gd_fake_provider: FakeProvider,
+    open_attempt: str, gd_runtime: Runtime, gd_order: Order, gd_fake_provider: FakeProvider
 ) -> None:
-    await checkout(gd_client, gd_order.id)
     gd_fake_provider.is_down = True
     with pytest.raises(ActionRefused, match="the provider could not answer"):
         await recheck_order(gd_runtime, gd_order.id, actor="staff:t")
