@@ -2,43 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-
-import httpx
 import pytest
 import sqlalchemy as sa
 
-from gated_delivery import delivery, downloads, tokens
+from gated_delivery import downloads, tokens
 from gated_delivery.models import Job, Order
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import FulfilmentState
-from gated_delivery.testing import FakeProvider, download_link, make_order, pay_with_fake
-
-RunJobs = Callable[[], Awaitable[int]]
-
-
-async def _pdf() -> AsyncIterator[bytes]:
-    yield b"%PDF-1.7 the report"
+from gated_delivery.testing import download_link
 
 
 @pytest.fixture
-async def link(
-    gd_client: httpx.AsyncClient,
-    gd_runtime: Runtime,
-    gd_fake_provider: FakeProvider,
-    gd_run_jobs: RunJobs,
-) -> tuple[str, str]:
-    """A paid order reviewed and published: its id and its link's token id."""
-    rt = gd_runtime
-    order = await make_order(rt, requires_review=True)
-    await pay_with_fake(gd_client, gd_fake_provider, order.id, gd_run_jobs)
-    await delivery.upload_final(
-        rt, order.id, _pdf(), filename="r.pdf", media_type="application/pdf", actor="staff:t"
-    )
-    await delivery.publish(rt, order.id, actor="staff:t")
-    await gd_run_jobs()
-    signed = download_link(rt.settings.mail_dir).rsplit("/", 1)[1]
-    return order.id, str(tokens.unsign(rt.settings, signed))
+def link(gd_runtime: Runtime, published_order_id: str) -> tuple[str, str]:
+    """A published order's id and its link's token id."""
+    signed = download_link(gd_runtime.settings.mail_dir).rsplit("/", 1)[1]
+    return published_order_id, str(tokens.unsign(gd_runtime.settings, signed))
 
 
 async def fulfilment_and_events(rt: Runtime, order_id: str) -> tuple[FulfilmentState, list[str]]:

@@ -9,12 +9,12 @@ from typing import Any, BinaryIO, Final, cast
 
 import click
 
-from gated_delivery import answers, delivery, exports, plugins, wording
+from gated_delivery import answers, delivery, exports, history, plugins, wording
 from gated_delivery import fulfilment as fulfilment_steps
 from gated_delivery.catalogue import list_products
 from gated_delivery.cli_runtime import command_settings, echo, fail_cleanly, file_chunks, run_on
 from gated_delivery.errors import InvalidInput
-from gated_delivery.orders import create_order, describe_order
+from gated_delivery.orders import create_order
 from gated_delivery.refunds import RefundKind, refund_order
 from gated_delivery.runtime import Runtime
 from gated_delivery.text import terminal_safe
@@ -186,8 +186,7 @@ def orders_show(order_id: str, as_json: bool, lang: str) -> None:
     """Show an order: states, answers, payment attempts, jobs, assets and the audit trail."""
 
     async def run(rt: Runtime) -> tuple[dict[str, Any], list[str]]:
-        async with rt.db.transaction() as session:
-            info = await describe_order(session, order_id)
+        info = history.describe(await history.read(rt, order_id))
         schema = plugins.form_schema(rt.pm, info["product"], lang)
         return info, answers.as_text(answers.present(schema, info["answers"]))
 

@@ -7,13 +7,12 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
 
-import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gated_delivery.catalogue import find_tier
 from gated_delivery.errors import InvalidInput, NotFound
-from gated_delivery.models import Asset, AuditEvent, Job, Order, PaymentAttempt
+from gated_delivery.models import Order
 from gated_delivery.text import check_answers, check_single_line, terminal_safe
 from gated_delivery.transitions import audit
 from gated_delivery.webhooks.emit import emit
@@ -109,85 +108,3 @@ async def get_order(session: AsyncSession, order_id: str) -> Order:
     if order is None:
         raise NotFound(f"no order {order_id!r}")
     return order
-
-
-async def describe_order(session: AsyncSession, order_id: str) -> dict[str, Any]:
-    """Everything about an order for operators: states, attempts, jobs, assets, audit trail."""
-    order = await get_order(session, order_id)
-    attempts = (
-        await session.execute(
-            sa.select(PaymentAttempt)
-            .where(PaymentAttempt.order_id == order_id)
-            .order_by(PaymentAttempt.created_at)
-        )
-    ).scalars()
-    jobs = (
-        await session.execute(sa.select(Job).where(Job.order_id == order_id).order_by(Job.id))
-    ).scalars()
-    assets = (await session.execute(sa.select(Asset).where(Asset.order_id == order_id))).scalars()
-    events = list(
-        (
-            await session.execute(
-                sa.select(AuditEvent).where(AuditEvent.order_id == order_id).order_by(AuditEvent.id)
-            )
-        ).scalars()
-    )
-    drafts = [e.data for e in events if e.event == "draft_stored"]
-    return {
-        "id": order.id,
-        "product": order.product.slug,
-        "tier": order.tier_id,
-        "amount": str(order.price),
-        "buyer": {"name": order.buyer_name, "email": order.buyer_email},
-        "answers": order.answers,
-        "payment": order.payment_status.value,
-        "fulfilment": order.fulfilment_status.value,
-        "created_at": order.created_at.isoformat(),
-        "attempts": [
-            {
-                "id": a.id,
-                "provider": a.provider,
-                "state": a.state.value,
-                "amount_minor": a.amount_minor,
-                "currency": a.currency,
-                "provider_ref": a.provider_ref,
-                "created_at": a.created_at.isoformat(),
-            }
-            for a in attempts
-        ],
-        "jobs": [
-            {
-                "id": j.id,
-                "kind": j.kind,
-                "state": j.state.value,
-                "attempts": j.attempts,
-                "last_error": j.last_error,
-            }
-            for j in jobs
-        ],
-        "assets": [
-            {
-                "id": a.id,
-                "kind": a.kind.value,
-                "filename": a.filename,
-                "size_bytes": a.size_bytes,
-                "sha256": a.sha256,
-            }
-            for a in assets
-        ],
-        # the latest draft's generator metadata (model, token usage, duration), as staff see it
-        "draft": dict(drafts[-1]) if drafts else None,
-        "audit": [
-            {
-                "at": e.created_at.isoformat(),
-                "machine": e.machine,
-                "event": e.event,
-                "from": e.from_state,
-                "to": e.to_state,
-                "actor": e.actor,
-                "reason": e.reason,
-                "data": dict(e.data),
-            }
-            for e in events
-        ],
-    }

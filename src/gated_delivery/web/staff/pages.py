@@ -11,21 +11,16 @@ import sqlalchemy as sa
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from gated_delivery import answers, delivery, overview, plugins
+from gated_delivery import answers, delivery, history, overview, plugins
 from gated_delivery.errors import NotFound
 from gated_delivery.hookspecs import StaffUser
 from gated_delivery.models import (
     Asset,
     AssetKind,
-    AuditEvent,
-    DownloadToken,
-    Job,
     Order,
-    PaymentAttempt,
     Product,
 )
-from gated_delivery.orders import get_order
-from gated_delivery.states import OPEN_ATTEMPTS, AttemptState, FulfilmentState, PaymentStatus
+from gated_delivery.states import FulfilmentState, PaymentStatus
 from gated_delivery.web.staff import i18n
 from gated_delivery.web.staff.site import StaffSite
 
@@ -167,35 +162,8 @@ async def orders_list(site: StaffSite, request: Request, user: StaffUser) -> Res
 
 async def order_context(site: StaffSite, order_id: str, lang: str) -> dict[str, Any]:
     """Everything the detail page shows about one order (its answers labelled in ``lang``)."""
-    now = site.rt.clock.now()
-    async with site.rt.db.transaction() as session:
-        order = await get_order(session, order_id)
-
-        async def rows(query: sa.Select[Any]) -> list[Any]:
-            return list((await session.execute(query)).scalars())
-
-        attempts = await rows(
-            sa.select(PaymentAttempt)
-            .where(PaymentAttempt.order_id == order.id)
-            .order_by(PaymentAttempt.created_at)
-        )
-        assets = await rows(
-            sa.select(Asset).where(Asset.order_id == order.id).order_by(Asset.created_at)
-        )
-        tokens = await rows(
-            sa.select(DownloadToken)
-            .where(
-                DownloadToken.order_id == order.id,
-                DownloadToken.revoked_at.is_(None),
-                DownloadToken.expires_at > now,
-                DownloadToken.use_count < DownloadToken.max_uses,
-            )
-            .order_by(DownloadToken.created_at)
-        )
-        jobs = await rows(sa.select(Job).where(Job.order_id == order.id).order_by(Job.id))
-        events = await rows(
-            sa.select(AuditEvent).where(AuditEvent.order_id == order.id).order_by(AuditEvent.id)
-        )
+    found = await history.read(site.rt, order_id)
+    order = found.order
     schema = plugins.form_schema(site.rt.pm, order.product.slug, lang)
     return {
         "order": order,
@@ -203,20 +171,18 @@ async def order_context(site: StaffSite, order_id: str, lang: str) -> dict[str, 
         "tier_label": next(
             (t.label for t in order.product.tiers if t.tier_id == order.tier_id), ""
         ),
-        "attempt_providers": {a.id: a.provider for a in attempts},
-        "attempts": attempts,
-        "uploads": [a for a in assets if a.kind.value == "upload"],
-        "drafts": [a for a in assets if a.kind.value == "draft"],
-        "finals": [a for a in assets if a.kind.value == "final"],
-        "tokens": tokens,
-        "jobs": jobs,
-        "events": events,
+        "attempt_providers": {a.id: a.provider for a in found.attempts},
+        "attempts": found.attempts,
+        "uploads": found.assets_of(AssetKind.UPLOAD),
+        "drafts": found.assets_of(AssetKind.DRAFT),
+        "finals": found.assets_of(AssetKind.FINAL),
+        "tokens": found.live_tokens(site.rt.clock.now()),
+        "jobs": found.jobs,
+        "events": found.events,
         "badges": BADGES,
-        "has_review": any(a.state is AttemptState.REVIEW for a in attempts),
+        "has_review": found.has_review,
         "allowed": delivery.staff_actions(
-            order,
-            has_final=any(a.kind is AssetKind.FINAL and a.superseded_at is None for a in assets),
-            open_attempts=sum(a.state in OPEN_ATTEMPTS for a in attempts),
+            order, has_final=found.has_final, open_attempts=found.open_attempts
         ),
     }
 
