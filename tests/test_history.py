@@ -49,3 +49,20 @@ async def test_the_operator_view_is_plain_data(gd_runtime: Runtime) -> None:
 async def test_an_unknown_order_is_not_found(gd_runtime: Runtime) -> None:
     with pytest.raises(NotFound):
         await history.read(gd_runtime, "nope")
+
+
+async def test_a_staff_download_names_only_an_order_file(
+    published_order_id: str, gd_runtime: Runtime
+) -> None:
+    found = await history.read(gd_runtime, published_order_id)
+    [final] = found.assets_of(AssetKind.FINAL)
+    assert (await history.order_file(gd_runtime, final.id)).filename == "r.pdf"
+    with pytest.raises(NotFound):
+        await history.order_file(gd_runtime, "nope")
+
+
+async def test_the_buyer_status_has_no_last_try_before_a_payment(gd_runtime: Runtime) -> None:
+    order = await make_order(gd_runtime)
+    shown, failed_try = await history.buyer_status(gd_runtime, order.id)
+    assert (shown.id, failed_try) == (order.id, "")
+    assert await history.last_try_of(gd_runtime, shown) == ""

@@ -15,11 +15,12 @@ from typing import Any, Final, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gated_delivery.errors import NotFound
 from gated_delivery.models import Asset, AssetKind, AuditEvent, DownloadToken, Job, Order
 from gated_delivery.models import PaymentAttempt as Attempt
 from gated_delivery.orders import get_order
 from gated_delivery.runtime import Runtime
-from gated_delivery.states import OPEN_ATTEMPTS, AttemptState
+from gated_delivery.states import OPEN_ATTEMPTS, AttemptState, PaymentStatus
 
 Row = TypeVar("Row")
 
@@ -85,6 +86,46 @@ async def read(rt: Runtime, order_id: str) -> OrderHistory:
     """``load`` in a transaction of its own."""
     async with rt.db.transaction() as session:
         return await load(session, order_id)
+
+
+async def order_file(rt: Runtime, asset_id: str) -> Asset:
+    """A file of an order, for a staff download (``NotFound`` for anything else)."""
+    async with rt.db.transaction() as session:
+        asset = await session.get(Asset, asset_id)
+    if asset is None or asset.order_id is None:
+        raise NotFound("no such file")
+    return asset
+
+
+async def last_try(session: AsyncSession, order: Order) -> str:
+    """The provider's word to the buyer about their last try (``ProviderStatus.buyer_message``),
+    while the order waits for a payment still open; an empty string otherwise."""
+    if order.payment_status is not PaymentStatus.PENDING:
+        return ""
+    found = await session.execute(
+        sa.select(Attempt.buyer_message)
+        .where(
+            Attempt.order_id == order.id,
+            Attempt.state.in_(list(OPEN_ATTEMPTS)),
+            Attempt.buyer_message != "",
+        )
+        .order_by(Attempt.updated_at.desc(), Attempt.id)
+        .limit(1)
+    )
+    return found.scalar_one_or_none() or ""
+
+
+async def buyer_status(rt: Runtime, order_id: str) -> tuple[Order, str]:
+    """The order (``NotFound`` if unknown) and its ``last_try``, read together."""
+    async with rt.db.transaction() as session:
+        order = await get_order(session, order_id)
+        return order, await last_try(session, order)
+
+
+async def last_try_of(rt: Runtime, order: Order) -> str:
+    """``last_try`` in a transaction of its own."""
+    async with rt.db.transaction() as session:
+        return await last_try(session, order)
 
 
 async def describe_order(session: AsyncSession, order_id: str) -> dict[str, Any]:

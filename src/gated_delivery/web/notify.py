@@ -9,14 +9,14 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from gated_delivery import metrics, safe_json
+from gated_delivery import history, metrics, safe_json
 from gated_delivery.errors import NotFound, NotificationRejected
 from gated_delivery.hookspecs import RawNotification
 from gated_delivery.payments import buyer_returned, receive_notification
 from gated_delivery.rejections import record_rejection
 from gated_delivery.web.body import read_limited
 from gated_delivery.web.deps import client_ip, runtime, url_for_app
-from gated_delivery.web.status import buyer_message, last_try
+from gated_delivery.web.status import buyer_message
 from gated_delivery.web.templating import templates
 
 
@@ -59,8 +59,7 @@ async def return_page(request: Request) -> Response:
     if not order_id:
         raise NotFound("the return address names no order (?order=...)")
     order = await buyer_returned(rt, order_id)
-    async with rt.db.transaction() as session:
-        failed_try = await last_try(session, order)
+    failed_try = await history.last_try_of(rt, order)
     return templates.TemplateResponse(
         request,
         "return.html",

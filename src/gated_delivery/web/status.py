@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from gated_delivery.models import Order, PaymentAttempt
-from gated_delivery.orders import get_order
-from gated_delivery.states import OPEN_ATTEMPTS, FulfilmentState, PaymentStatus
+from gated_delivery import history
+from gated_delivery.states import FulfilmentState, PaymentStatus
 from gated_delivery.web.deps import runtime
 
 DELIVERABLE = frozenset({FulfilmentState.PUBLISHED, FulfilmentState.DELIVERED})
@@ -31,33 +28,13 @@ def buyer_message(payment: PaymentStatus, fulfilment: FulfilmentState) -> str:
     return _PAYMENT_MESSAGES[payment]
 
 
-async def last_try(session: AsyncSession, order: Order) -> str:
-    """The provider's word to the buyer about their last try (``ProviderStatus.buyer_message``),
-    while the order waits for a payment still open; an empty string otherwise."""
-    if order.payment_status is not PaymentStatus.PENDING:
-        return ""
-    found = await session.execute(
-        sa.select(PaymentAttempt.buyer_message)
-        .where(
-            PaymentAttempt.order_id == order.id,
-            PaymentAttempt.state.in_(list(OPEN_ATTEMPTS)),
-            PaymentAttempt.buyer_message != "",
-        )
-        .order_by(PaymentAttempt.updated_at.desc(), PaymentAttempt.id)
-        .limit(1)
-    )
-    return found.scalar_one_or_none() or ""
-
-
 async def order_status(request: Request) -> Response:
     """``GET /orders/{order_id}/status``: states only; no name, e-mail or answers.
 
     ``last_try`` is the provider's buyer-safe word on a failed try the buyer may repeat.
     """
     rt = runtime(request)
-    async with rt.db.transaction() as session:
-        order = await get_order(session, request.path_params["order_id"])
-        failed_try = await last_try(session, order)
+    order, failed_try = await history.buyer_status(rt, request.path_params["order_id"])
     is_paid = order.payment_status is PaymentStatus.PAID
     return JSONResponse(
         {

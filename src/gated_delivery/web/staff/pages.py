@@ -3,28 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from typing import Any, Final
 from urllib.parse import quote, urlencode
 
-import sqlalchemy as sa
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from gated_delivery import answers, delivery, history, overview, plugins
-from gated_delivery.errors import NotFound
+from gated_delivery import answers, delivery, history, order_list, plugins
 from gated_delivery.hookspecs import StaffUser
 from gated_delivery.models import (
-    Asset,
     AssetKind,
-    Order,
-    Product,
 )
 from gated_delivery.states import FulfilmentState, PaymentStatus
 from gated_delivery.web.staff import i18n
 from gated_delivery.web.staff.site import StaffSite
-
-PAGE_SIZE: Final = 25
 
 #: Badge colours: what needs a person is amber or red, what is done is green.
 BADGES: Final = {
@@ -74,30 +67,15 @@ def _filters(request: Request) -> dict[str, str]:
     }
 
 
-def _where(filters: dict[str, str]) -> list[sa.ColumnElement[bool]]:
-    where: list[sa.ColumnElement[bool]] = []
-    if filters["payment"]:
-        where.append(Order.payment_status == PaymentStatus(filters["payment"]))
-    if filters["fulfilment"]:
-        where.append(Order.fulfilment_status == FulfilmentState(filters["fulfilment"]))
-    if filters["product"]:
-        where.append(Product.slug == filters["product"])
-    start, end = _day(filters["date_from"]), _day(filters["date_to"])
-    if start:
-        where.append(Order.created_at >= datetime(start.year, start.month, start.day, tzinfo=UTC))
-    if end:
-        until = datetime(end.year, end.month, end.day, tzinfo=UTC) + timedelta(days=1)
-        where.append(Order.created_at < until)
-    if filters["q"]:
-        # LIKE wildcards typed by staff are matched literally
-        needle = filters["q"].lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        where.append(
-            sa.or_(
-                Order.id == filters["q"],
-                sa.func.lower(Order.buyer_email).like(f"%{needle}%", escape="\\"),
-            )
-        )
-    return where
+def _wanted(filters: dict[str, str]) -> order_list.OrderFilter:
+    return order_list.OrderFilter(
+        payment=PaymentStatus(filters["payment"]) if filters["payment"] else None,
+        fulfilment=FulfilmentState(filters["fulfilment"]) if filters["fulfilment"] else None,
+        product=filters["product"],
+        date_from=_day(filters["date_from"]),
+        date_to=_day(filters["date_to"]),
+        q=filters["q"],
+    )
 
 
 async def orders_list(site: StaffSite, request: Request, user: StaffUser) -> Response:
@@ -105,56 +83,25 @@ async def orders_list(site: StaffSite, request: Request, user: StaffUser) -> Res
     filters = _filters(request)
     page_text = request.query_params.get("page", "1")
     page = max(int(page_text), 1) if page_text.isdigit() else 1
-    where = _where(filters)
-    async with site.rt.db.transaction() as session:
-        base = sa.select(Order).join(Product, Product.id == Order.product_id).where(*where)
-        matching = (
-            await session.execute(
-                sa.select(sa.func.count()).select_from(base.order_by(None).subquery())
-            )
-        ).scalar_one()
-        orders = list(
-            (
-                await session.execute(
-                    base.order_by(Order.created_at.desc(), Order.id.desc())
-                    .limit(PAGE_SIZE)
-                    .offset((page - 1) * PAGE_SIZE)
-                )
-            ).scalars()
-        )
-        counts = await overview.needs_action(
-            session,
-            site.rt.clock.now(),
-            timedelta(minutes=site.rt.settings.reconcile_min_age_minutes),
-        )
-        by_payment: dict[PaymentStatus, int] = {
-            status: int(n)
-            for status, n in await session.execute(
-                sa.select(Order.payment_status, sa.func.count()).group_by(Order.payment_status)
-            )
-        }
-        products = list(
-            (await session.execute(sa.select(Product.slug).order_by(Product.slug))).scalars()
-        )
+    found = await order_list.find_orders(site.rt, _wanted(filters), page)
     kept = {k: v for k, v in filters.items() if v}
-    pages = max((int(matching) + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     return site.render(
         request,
         "orders.html",
         {
-            "orders": orders,
+            "orders": found.orders,
             "filters": filters,
-            "counts": counts,
-            "by_payment": {s.value: by_payment.get(s, 0) for s in PaymentStatus},
+            "counts": found.needs_action,
+            "by_payment": {s.value: found.by_payment.get(s, 0) for s in PaymentStatus},
             "payment_states": [s.value for s in PaymentStatus],
             "fulfilment_states": [s.value for s in FulfilmentState],
-            "products": products,
+            "products": found.products,
             "badges": BADGES,
             "page": page,
-            "pages": pages,
-            "matching": matching,
+            "pages": found.pages,
+            "matching": found.matching,
             "prev_url": f"?{urlencode({**kept, 'page': page - 1})}" if page > 1 else "",
-            "next_url": f"?{urlencode({**kept, 'page': page + 1})}" if page < pages else "",
+            "next_url": f"?{urlencode({**kept, 'page': page + 1})}" if page < found.pages else "",
         },
         user=user,
     )
@@ -234,10 +181,7 @@ async def order_detail(
 
 async def asset_download(site: StaffSite, request: Request, user: StaffUser) -> Response:
     """``GET /staff/assets/{asset_id}``: a staff download of an order's file (no use counted)."""
-    async with site.rt.db.transaction() as session:
-        asset = await session.get(Asset, request.path_params["asset_id"])
-    if asset is None or asset.order_id is None:
-        raise NotFound("no such file")
+    asset = await history.order_file(site.rt, request.path_params["asset_id"])
     # the key comes from the database row, never from the request
     return StreamingResponse(
         _stream(site, asset.key),
