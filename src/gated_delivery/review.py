@@ -7,6 +7,9 @@ decisions need a reason, which goes into the audit trail with the staff member's
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,8 +32,7 @@ async def accept_as_paid(
     another attempt already paid the order (a double payment is refunded, not accepted).
     """
     reason = _required(reason, "to accept a payment under review")
-    async with rt.db.transaction() as session:
-        order, attempt = await _lock_under_review(session, order_id, attempt_id)
+    async with _under_review(rt, order_id, attempt_id) as (session, order, attempt):
         if order.payment_status is PaymentStatus.REFUNDED:
             raise ActionRefused(f"order {order.id} was refunded; it cannot be paid again")
         paid_by = await session.execute(
@@ -43,16 +45,8 @@ async def accept_as_paid(
             raise ActionRefused(
                 f"order {order.id} is already paid by another attempt: refund this one instead"
             )
-        await transition(
-            session,
-            ATTEMPT,
-            attempt,
-            "state",
-            AttemptState.SUCCEEDED,
-            now=rt.clock.now(),
-            order_id=order.id,
-            actor=actor,
-            reason=f"accepted by staff: {reason}",
+        await _decide(
+            rt, session, attempt, AttemptState.SUCCEEDED, actor, f"accepted by staff: {reason}"
         )
         await update_order_status(rt, session, order, actor=actor)
     rt.wake_worker()
@@ -67,19 +61,15 @@ async def mark_refunded(
     stays PAID); otherwise the whole order is refunded through ``delivery.refund``.
     """
     reason = _required(reason, "to record a refund")
-    async with rt.db.transaction() as session:
-        order, attempt = await _lock_under_review(session, order_id, attempt_id)
+    async with _under_review(rt, order_id, attempt_id) as (session, order, attempt):
         if order.payment_status is PaymentStatus.PAID:
-            await transition(
+            await _decide(
+                rt,
                 session,
-                ATTEMPT,
                 attempt,
-                "state",
                 AttemptState.FAILED,
-                now=rt.clock.now(),
-                order_id=order.id,
-                actor=actor,
-                reason=f"second payment refunded: {reason}",
+                actor,
+                f"second payment refunded: {reason}",
             )
             return
     await delivery.refund(rt, order_id, actor=actor, reason=reason)
@@ -92,16 +82,34 @@ def _required(reason: str, purpose: str) -> str:
     return reason.strip()
 
 
-async def _lock_under_review(
-    session: AsyncSession, order_id: str, attempt_id: str
-) -> tuple[Order, PaymentAttempt]:
-    """Lock the order and its attempt, refusing unless that attempt is under REVIEW."""
-    order = await lock(session, Order, order_id)
-    attempt = await lock(session, PaymentAttempt, attempt_id)
-    if order is None or attempt is None or attempt.order_id != order.id:
-        raise NotFound(f"no payment attempt {attempt_id!r} on order {order_id!r}")
-    if attempt.state is not AttemptState.REVIEW:
-        raise ActionRefused(
-            f"payment attempt {attempt.id} is {attempt.state.value}, not under review"
-        )
-    return order, attempt
+@asynccontextmanager
+async def _under_review(
+    rt: Runtime, order_id: str, attempt_id: str
+) -> AsyncIterator[tuple[AsyncSession, Order, PaymentAttempt]]:
+    """A transaction holding the order and its attempt locked, refused unless that attempt is
+    under REVIEW; a refusal raised inside it rolls everything back."""
+    async with rt.db.transaction() as session:
+        order = await lock(session, Order, order_id)
+        attempt = await lock(session, PaymentAttempt, attempt_id)
+        if order is None or attempt is None or attempt.order_id != order.id:
+            raise NotFound(f"no payment attempt {attempt_id!r} on order {order_id!r}")
+        if attempt.state is not AttemptState.REVIEW:
+            raise ActionRefused(
+                f"payment attempt {attempt.id} is {attempt.state.value}, not under review"
+            )
+        yield session, order, attempt
+
+
+async def _decide(
+    rt: Runtime,
+    session: AsyncSession,
+    attempt: PaymentAttempt,
+    target: AttemptState,
+    actor: str,
+    why: str,
+) -> None:
+    """Move the attempt under review out of REVIEW, with the staff member's reason."""
+    now, owner = rt.clock.now(), attempt.order_id
+    await transition(
+        session, ATTEMPT, attempt, "state", target, now=now, order_id=owner, actor=actor, reason=why
+    )
