@@ -17,7 +17,7 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gated_delivery import answers, mail, plugins, throttle
+from gated_delivery import answers, audit_names, mail, plugins, throttle
 from gated_delivery.db import lock
 from gated_delivery.errors import TooManyRequests
 from gated_delivery.models import Asset, AssetKind, AuditEvent, Order
@@ -96,7 +96,7 @@ async def tell_admins(rt: Runtime, session: AsyncSession, order_id: str, now: da
         session,
         now=now,
         order_id=order_id,
-        machine="order",
+        machine=audit_names.ORDER,
         subject_id=order_id,
         event="inquiry_received",
         actor="buyer",
@@ -229,7 +229,7 @@ async def _purge_order(rt: Runtime, order_id: str) -> tuple[list[str], int]:
             session,
             now=rt.clock.now(),
             order_id=order_id,
-            machine="order",
+            machine=audit_names.ORDER,
             subject_id=order_id,
             event="uploads_purged",
             actor="worker",

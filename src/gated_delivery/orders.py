@@ -10,6 +10,7 @@ from typing import Any, Final
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gated_delivery import audit_names
 from gated_delivery.catalogue import find_tier
 from gated_delivery.errors import InvalidInput, NotFound
 from gated_delivery.models import Order
@@ -81,7 +82,7 @@ async def create_order(
         session,
         now=now,
         order_id=order.id,
-        machine="order",
+        machine=audit_names.ORDER,
         subject_id=order.id,
         event="created",
         actor=actor,

@@ -13,7 +13,7 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gated_delivery import logcontext, metrics
+from gated_delivery import audit_names, logcontext, metrics
 from gated_delivery.db import lock
 from gated_delivery.errors import (
     NotFound,
@@ -121,7 +121,7 @@ async def audit_rejection(rt: Runtime, provider: str, reason: str, order_hint: s
             session,
             now=rt.clock.now(),
             order_id=order_id,
-            machine="webhook",
+            machine=audit_names.WEBHOOK,
             subject_id=provider,
             event="rejected",
             actor=f"provider:{provider}",

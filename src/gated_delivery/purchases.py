@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gated_delivery import mail, tokens
+from gated_delivery import audit_names, mail, tokens
 from gated_delivery.db import lock
 from gated_delivery.delivery import client_fingerprint
 from gated_delivery.errors import ActionRefused, GatedDeliveryError, NotFound
@@ -329,7 +329,7 @@ async def request_download_link(rt: Runtime, visit: Visit, order_id: str) -> boo
             session,
             now=now,
             order_id=order.id,
-            machine="download link",
+            machine=audit_names.DOWNLOAD_LINK,
             subject_id=visit.link_id,
             event="purchases_link_requested",
             actor="buyer",

@@ -15,6 +15,7 @@ from typing import Any, Final
 
 import sqlalchemy as sa
 
+from gated_delivery import audit_names
 from gated_delivery.delivery import send_mail
 from gated_delivery.models import Job, Order, Product
 from gated_delivery.runtime import Runtime
@@ -101,7 +102,7 @@ async def send_reminder(rt: Runtime, payload: dict[str, Any]) -> None:
                 session,
                 now=rt.clock.now(),
                 order_id=order.id,
-                machine="mail",
+                machine=audit_names.MAIL,
                 subject_id=str(payload["key"]),
                 event="skipped",
                 actor="worker",

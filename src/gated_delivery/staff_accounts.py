@@ -26,7 +26,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gated_delivery import throttle
+from gated_delivery import audit_names, throttle
 from gated_delivery.errors import InvalidInput, NotFound
 from gated_delivery.models import AuditEvent, StaffAccount
 from gated_delivery.orders import check_email
@@ -46,7 +46,7 @@ LOCKOUT_WINDOW: Final = timedelta(minutes=15)
 #: The first delay past the free attempts; it doubles with each attempt, up to the cap.
 FIRST_DELAY: Final = timedelta(minutes=1)
 MAX_DELAY: Final = timedelta(minutes=15)
-LOGIN_MACHINE: Final = "staff login"
+LOGIN_MACHINE: Final = audit_names.STAFF_LOGIN
 # verified when the e-mail is unknown, so that an unknown address takes as long as a known one
 _DUMMY_HASH: Final = HASHER.hash("not a real password, only here to spend time")
 

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gated_delivery import audit_names
 from gated_delivery.config import CoreSettings
 from gated_delivery.db import lock
 from gated_delivery.errors import GatedDeliveryError
@@ -114,7 +115,7 @@ async def issue(
         session,
         now=now,
         order_id=order.id,
-        machine="download link",
+        machine=audit_names.DOWNLOAD_LINK,
         subject_id=token.id,
         event="created",
         actor=actor,
@@ -205,7 +206,7 @@ async def consume(
         session,
         now=now,
         order_id=grant.order.id,
-        machine="download link",
+        machine=audit_names.DOWNLOAD_LINK,
         subject_id=grant.token.id,
         event="consumed",
         actor="buyer",
@@ -234,7 +235,7 @@ async def revoke_all(
             session,
             now=now,
             order_id=order_id,
-            machine="download link",
+            machine=audit_names.DOWNLOAD_LINK,
             subject_id=token_id,
             event="revoked",
             actor=actor,

@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final, Literal
 
+from gated_delivery import audit_names
+from gated_delivery.states import ATTEMPT, FULFILMENT, ORDER
+
 Kind = Literal["payment", "fulfilment", "attempt", "job"]
 Lang = str
 
@@ -54,100 +57,112 @@ _STATES: Final[dict[Kind, dict[str, tuple[str, str]]]] = {
 
 #: The audit trail's machine names and the state kind each one moves.
 MACHINE_KINDS: Final[dict[str, Kind]] = {
-    "payment attempt": "attempt",
-    "order payment": "payment",
-    "fulfilment": "fulfilment",
+    ATTEMPT.name: "attempt",
+    ORDER.name: "payment",
+    FULFILMENT.name: "fulfilment",
 }
 
 #: Sentences for a move to a state, by (machine, target); ``{by}`` names who made it.
 _MOVES: Final[dict[tuple[str, str], tuple[str, str]]] = {
-    ("payment attempt", "pending"): (
+    (ATTEMPT.name, "pending"): (
         "Paiement commencé chez {provider}",
         "Payment started with {provider}",
     ),
-    ("payment attempt", "succeeded"): (
+    (ATTEMPT.name, "succeeded"): (
         "Paiement confirmé par {provider}",
         "Payment confirmed by {provider}",
     ),
-    ("payment attempt", "failed"): (
+    (ATTEMPT.name, "failed"): (
         "Paiement refusé par {provider}",
         "Payment refused by {provider}",
     ),
-    ("payment attempt", "cancelled"): (
+    (ATTEMPT.name, "cancelled"): (
         "Paiement annulé chez {provider}",
         "Payment cancelled at {provider}",
     ),
-    ("payment attempt", "expired"): (
+    (ATTEMPT.name, "expired"): (
         "Paiement expiré chez {provider}",
         "Payment expired at {provider}",
     ),
-    ("payment attempt", "review"): (
+    (ATTEMPT.name, "review"): (
         "Montant ou devise différents chez {provider} : à vérifier",
         "Amount or currency differs at {provider}: to review",
     ),
-    ("order payment", "pending"): ("Commande en attente de paiement", "Order awaiting payment"),
-    ("order payment", "paid"): ("Commande payée", "Order paid"),
-    ("order payment", "failed"): ("Paiement de la commande échoué", "Order payment failed"),
-    ("order payment", "review"): ("Paiement de la commande à vérifier", "Order payment to review"),
-    ("order payment", "refunded"): ("Commande remboursée", "Order refunded"),
-    ("fulfilment", "queued"): ("Rédaction mise en file d'attente", "Drafting queued"),
-    ("fulfilment", "generating"): ("Rédaction du brouillon commencée", "Drafting started"),
-    ("fulfilment", "draft_ready"): ("Brouillon prêt à relire", "Draft ready to review"),
-    ("fulfilment", "generation_failed"): ("La rédaction a échoué", "Drafting failed"),
-    ("fulfilment", "final_uploaded"): ("Version finale déposée", "Final version uploaded"),
-    ("fulfilment", "published"): (
+    (ORDER.name, "pending"): ("Commande en attente de paiement", "Order awaiting payment"),
+    (ORDER.name, "paid"): ("Commande payée", "Order paid"),
+    (ORDER.name, "failed"): ("Paiement de la commande échoué", "Order payment failed"),
+    (ORDER.name, "review"): ("Paiement de la commande à vérifier", "Order payment to review"),
+    (ORDER.name, "refunded"): ("Commande remboursée", "Order refunded"),
+    (FULFILMENT.name, "queued"): ("Rédaction mise en file d'attente", "Drafting queued"),
+    (FULFILMENT.name, "generating"): ("Rédaction du brouillon commencée", "Drafting started"),
+    (FULFILMENT.name, "draft_ready"): ("Brouillon prêt à relire", "Draft ready to review"),
+    (FULFILMENT.name, "generation_failed"): ("La rédaction a échoué", "Drafting failed"),
+    (FULFILMENT.name, "final_uploaded"): ("Version finale déposée", "Final version uploaded"),
+    (FULFILMENT.name, "published"): (
         "Publié : lien envoyé au client",
         "Published: link sent to the buyer",
     ),
-    ("fulfilment", "delivered"): ("Téléchargé par le client", "Downloaded by the buyer"),
-    ("fulfilment", "revoked"): ("Livraison révoquée", "Delivery revoked"),
+    (FULFILMENT.name, "delivered"): ("Téléchargé par le client", "Downloaded by the buyer"),
+    (FULFILMENT.name, "revoked"): ("Livraison révoquée", "Delivery revoked"),
 }
 
 #: Sentences for events that are not moves, by (machine, event).
 _EVENTS: Final[dict[tuple[str, str], tuple[str, str]]] = {
-    ("order", "created"): ("Commande créée", "Order created"),
-    ("order", "inquiry_received"): (
+    (audit_names.ORDER, "created"): ("Commande créée", "Order created"),
+    (audit_names.ORDER, "inquiry_received"): (
         "Demande reçue (annoncée aux administrateurs)",
         "Inquiry received (announced to the admins)",
     ),
-    ("order", "uploads_purged"): (
+    (audit_names.ORDER, "uploads_purged"): (
         "Documents supprimés : commande jamais payée",
         "Documents deleted: order never paid",
     ),
-    ("payment attempt", "created"): (
+    (ATTEMPT.name, "created"): (
         "Tentative de paiement créée ({provider})",
         "Payment attempt created ({provider})",
     ),
-    ("payment attempt", "staff_recheck"): (
+    (ATTEMPT.name, "staff_recheck"): (
         "Paiement revérifié auprès du prestataire",
         "Payment re-checked with the provider",
     ),
-    ("webhook", "rejected"): (
+    (audit_names.WEBHOOK, "rejected"): (
         "Notification refusée (signature)",
         "Notification refused (signature)",
     ),
-    ("mail", "sent"): ("E-mail envoyé", "E-mail sent"),
-    ("mail", "skipped"): ("E-mail non envoyé", "E-mail not sent"),
-    ("download link", "created"): ("Lien de téléchargement créé", "Download link created"),
-    ("download link", "consumed"): ("Lien de téléchargement utilisé", "Download link used"),
-    ("download link", "revoked"): ("Lien de téléchargement révoqué", "Download link revoked"),
-    ("download link", "renewed"): ("Nouveau lien envoyé", "New link sent"),
-    ("download link", "resend"): ("Lien renvoyé au client", "Link sent again to the buyer"),
-    ("download link", "renewal_requested"): (
+    (audit_names.MAIL, "sent"): ("E-mail envoyé", "E-mail sent"),
+    (audit_names.MAIL, "skipped"): ("E-mail non envoyé", "E-mail not sent"),
+    (audit_names.DOWNLOAD_LINK, "created"): (
+        "Lien de téléchargement créé",
+        "Download link created",
+    ),
+    (audit_names.DOWNLOAD_LINK, "consumed"): (
+        "Lien de téléchargement utilisé",
+        "Download link used",
+    ),
+    (audit_names.DOWNLOAD_LINK, "revoked"): (
+        "Lien de téléchargement révoqué",
+        "Download link revoked",
+    ),
+    (audit_names.DOWNLOAD_LINK, "renewed"): ("Nouveau lien envoyé", "New link sent"),
+    (audit_names.DOWNLOAD_LINK, "resend"): (
+        "Lien renvoyé au client",
+        "Link sent again to the buyer",
+    ),
+    (audit_names.DOWNLOAD_LINK, "renewal_requested"): (
         "Nouveau lien demandé par le client",
         "New link requested by the buyer",
     ),
-    ("fulfilment", "awaiting_final"): (
+    (FULFILMENT.name, "awaiting_final"): (
         "En attente de la version finale",
         "Awaiting the final version",
     ),
-    ("fulfilment", "draft_stored"): ("Brouillon enregistré", "Draft stored"),
-    ("fulfilment", "final_replaced"): ("Version finale remplacée", "Final version replaced"),
-    ("fulfilment", "publish_repeated"): (
+    (FULFILMENT.name, "draft_stored"): ("Brouillon enregistré", "Draft stored"),
+    (FULFILMENT.name, "final_replaced"): ("Version finale remplacée", "Final version replaced"),
+    (FULFILMENT.name, "publish_repeated"): (
         "Publication demandée à nouveau (rien envoyé)",
         "Publish asked again (nothing sent)",
     ),
-    ("fulfilment", "skipped"): (
+    (FULFILMENT.name, "skipped"): (
         "Étape sans objet pour ce produit",
         "Step not used by this product",
     ),

@@ -20,6 +20,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from gated_delivery import audit_names
 from gated_delivery.hookspecs import AttemptView, ReportedStatus
 from gated_delivery.models import AuditEvent, Job, JobState, Notification, Order, PaymentAttempt
 from gated_delivery.money import Money
@@ -236,7 +237,7 @@ class ProviderContract:
             gd_runtime,
             sa.select(sa.func.count())
             .select_from(AuditEvent)
-            .where(AuditEvent.machine == "webhook", AuditEvent.event == "rejected"),
+            .where(AuditEvent.machine == audit_names.WEBHOOK, AuditEvent.event == "rejected"),
         )
         assert rejected == 1
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from gated_delivery import mail
+from gated_delivery import audit_names, mail
 from gated_delivery.models import WebhookEndpoint
 from gated_delivery.runtime import Runtime
 from gated_delivery.transitions import audit
@@ -43,7 +43,7 @@ async def send_disabled_notice(rt: Runtime, payload: dict[str, Any]) -> None:
                 session,
                 now=rt.clock.now(),
                 order_id=None,
-                machine="mail",
+                machine=audit_names.MAIL,
                 subject_id=endpoint.id,
                 event="skipped",
                 actor="worker",

@@ -28,7 +28,7 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gated_delivery import __version__
+from gated_delivery import __version__, audit_names
 from gated_delivery.errors import DestinationRefused, GiveUp
 from gated_delivery.jobspec import JobSpec, enqueue
 from gated_delivery.models import Order, WebhookAttempt, WebhookEndpoint, WebhookEvent
@@ -40,7 +40,7 @@ from gated_delivery.webhooks.emit import MAX_TRIES
 DISABLE_AFTER: Final = timedelta(days=5)
 RESPONSE_HEAD_BYTES: Final = 200
 NOTICE_JOB: Final = "webhook_disabled_notice"
-MACHINE: Final = "webhook endpoint"
+MACHINE: Final = audit_names.WEBHOOK_ENDPOINT
 
 
 class DeliveryFailed(Exception):
