@@ -22,6 +22,7 @@ import sqlalchemy as sa
 import uvicorn
 from starlette.applications import Starlette
 
+from gated_delivery import job_kinds
 from gated_delivery.config import CoreSettings
 from gated_delivery.db import Database, lock, make_engine
 from gated_delivery.hookspecs import ReportedStatus
@@ -39,7 +40,6 @@ from gated_delivery.models import (
     Product,
     WebhookEvent,
 )
-from gated_delivery.payments import EVENT_JOB, FULFIL_JOB
 from gated_delivery.reconcile import Report, reconcile
 from gated_delivery.runtime import Runtime, build_runtime
 from gated_delivery.states import (
@@ -259,11 +259,11 @@ def assert_delivered_once(result: Outcome, paid_attempt: str) -> None:
     ]
     succeeded = [a.id for a in result.attempts.values() if a.state is A.SUCCEEDED]
     assert succeeded == [paid_attempt]
-    assert len(result.jobs_of(FULFIL_JOB)) == 1
-    assert len(result.jobs_of(EVENT_JOB, "payment_confirmed")) == 1
+    assert len(result.jobs_of(job_kinds.FULFIL)) == 1
+    assert len(result.jobs_of(job_kinds.EVENT, "payment_confirmed")) == 1
     assert order.fulfilment_status is F.PUBLISHED
     assert result.moves(FULFILMENT.name, order.id) == [("received", "published")]
-    assert len(result.jobs_of(EVENT_JOB, "fulfilment_published")) == 1
+    assert len(result.jobs_of(job_kinds.EVENT, "fulfilment_published")) == 1
     failed = [(j.kind, j.state.value, j.last_error) for j in result.jobs if j.last_error]
     assert failed == [], "a job failed under the race (deadlock? duplicate key?)"
     assert all(j.state is JobState.DONE for j in result.jobs)

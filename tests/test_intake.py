@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from gated_delivery import intake
+from gated_delivery import intake, job_kinds
 from gated_delivery.checkout import start_attempt
 from gated_delivery.config import CoreSettings
 from gated_delivery.hookspecs import NotificationRef
@@ -33,7 +33,7 @@ async def stored(rt: Runtime) -> tuple[list[str | None], list[tuple[str, int]]]:
     async with rt.db.transaction() as session:
         notes = await session.execute(sa.select(Notification.attempt_id).order_by(Notification.id))
         jobs = await session.execute(
-            sa.select(Job.kind, Job.max_attempts).where(Job.kind == intake.VERIFY_JOB)
+            sa.select(Job.kind, Job.max_attempts).where(Job.kind == job_kinds.VERIFY)
         )
         return list(notes.scalars()), [(k, n) for k, n in jobs.all()]
 
@@ -42,7 +42,7 @@ async def test_a_new_notification_is_stored_and_queues_one_check(gd_runtime: Run
     attempt_id = await an_attempt(gd_runtime)
     assert await receive(gd_runtime, attempt_id, "evt-1") is True
     # the check gets GD_JOB_MAX_ATTEMPTS on SQLite and in PostgreSQL's single statement alike
-    assert await stored(gd_runtime) == ([attempt_id], [(intake.VERIFY_JOB, 4)])
+    assert await stored(gd_runtime) == ([attempt_id], [(job_kinds.VERIFY, 4)])
 
 
 async def test_the_same_notification_again_is_a_duplicate(gd_runtime: Runtime) -> None:

@@ -35,7 +35,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from gated_delivery import fulfilment
+from gated_delivery import fulfilment, job_kinds
 from gated_delivery.catalogue import upsert_product
 from gated_delivery.checkout import PAYABLE
 from gated_delivery.config import CoreSettings
@@ -60,7 +60,6 @@ from gated_delivery.models import (
     PaymentAttempt,
 )
 from gated_delivery.money import Money
-from gated_delivery.payments import EVENT_JOB, FULFIL_JOB
 from gated_delivery.reconcile import reconcile
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import (
@@ -526,9 +525,9 @@ class Scenario:
                     rounds = await session.scalar(
                         sa.select(sa.func.count())
                         .select_from(Job)
-                        .where(Job.order_id == order.id, Job.kind == fulfilment.GENERATE_JOB)
+                        .where(Job.order_id == order.id, Job.kind == job_kinds.GENERATE)
                     )
-                    jobs.append(fulfilment.generate_job(order.id, round_=int(rounds or 0) + 1))
+                    jobs.append(job_kinds.generate_job(order.id, round_=int(rounds or 0) + 1))
                 moved = await fulfilment.move(
                     self.rt, session, order, target, actor="staff:test", jobs=jobs
                 )
@@ -564,9 +563,11 @@ class Scenario:
         assert (len(succeeded) == 1) is is_paid
         paid_events = [e for e in snap.transitions(ORDER, order.id) if e.to_state == P.PAID.value]
         assert len(paid_events) == (1 if is_paid else 0), "the order was confirmed twice"
-        assert len(snap.jobs_of(FULFIL_JOB)) == (1 if is_paid else 0)
+        assert len(snap.jobs_of(job_kinds.FULFIL)) == (1 if is_paid else 0)
         confirmations = [
-            j for j in snap.jobs_of(EVENT_JOB) if j.payload.get("event") == "payment_confirmed"
+            j
+            for j in snap.jobs_of(job_kinds.EVENT)
+            if j.payload.get("event") == "payment_confirmed"
         ]
         assert len(confirmations) == (1 if is_paid else 0)
         # ... and only on the provider's own word

@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
-from gated_delivery import delivery, mail
+from gated_delivery import delivery, job_kinds, mail
 from gated_delivery.config import CoreSettings
 from gated_delivery.default_plugins.smtp_mail import SMTPMail
 from gated_delivery.models import AuditEvent, DownloadToken, Job, JobState, Order
@@ -137,7 +137,7 @@ async def test_a_mail_server_outage_delays_the_mail_and_sends_it_once(
         jobs = list(
             (
                 await session.execute(
-                    sa.select(Job).where(Job.kind == mail.MAIL_JOB).order_by(Job.id)
+                    sa.select(Job).where(Job.kind == job_kinds.MAIL).order_by(Job.id)
                 )
             ).scalars()
         )

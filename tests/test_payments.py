@@ -7,10 +7,11 @@ from collections.abc import Awaitable, Callable
 import httpx
 import sqlalchemy as sa
 
+from gated_delivery import job_kinds
 from gated_delivery.hookspecs import ProviderStatus, ReportedStatus
 from gated_delivery.models import Job, Order, PaymentAttempt
 from gated_delivery.money import Money
-from gated_delivery.payments import FULFIL_JOB, settle
+from gated_delivery.payments import settle
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import AttemptState, PaymentStatus
 from gated_delivery.testing import FakeProvider, checkout, make_order
@@ -26,7 +27,7 @@ async def states(rt: Runtime, order_id: str, attempt_id: str) -> tuple[PaymentSt
         fulfil = await session.execute(
             sa.select(sa.func.count())
             .select_from(Job)
-            .where(Job.order_id == order_id, Job.kind == FULFIL_JOB)
+            .where(Job.order_id == order_id, Job.kind == job_kinds.FULFIL)
         )
         assert order is not None
         assert attempt is not None

@@ -17,7 +17,7 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gated_delivery import answers, assets, mail, metrics, plugins, tokens
+from gated_delivery import answers, assets, job_kinds, mail, metrics, plugins, tokens
 from gated_delivery.checkout import providers_for
 from gated_delivery.db import lock
 from gated_delivery.errors import ActionRefused, NotFound
@@ -71,7 +71,7 @@ def _language(rt: Runtime, order: Order) -> str:
 # --- the mail job ------------------------------------------------------------------
 
 
-async def send_mail(rt: Runtime, payload: dict[str, Any]) -> None:
+async def send_mail(rt: Runtime, payload: job_kinds.MailPayload) -> None:
     """The ``mail`` job: render a template for an order and send it.
 
     A link mail issues its token on the first run and reuses it when the job is retried
@@ -279,7 +279,7 @@ async def resend(rt: Runtime, order_id: str, *, actor: str) -> None:
         key = f"resend:{order.id}:{new_public_id()}"
         await enqueue(
             session,
-            mail.mail_job("file_ready", order.id, key=key),
+            job_kinds.mail_job("file_ready", order.id, key=key),
             now=rt.clock.now(),
         )
         audit(
@@ -375,7 +375,7 @@ async def refund(rt: Runtime, order_id: str, *, actor: str, reason: str) -> int:
             actor=actor,
             reason=reason,
             # one mail per order: the outbox's dedupe key drops any repeat
-            jobs=[mail.mail_job("order_refunded", order.id, key=f"refunded:{order.id}")],
+            jobs=[job_kinds.mail_job("order_refunded", order.id, key=f"refunded:{order.id}")],
         )
         if order.fulfilment_status is not F.REVOKED:
             await move(rt, session, order, F.REVOKED, actor=actor, reason=f"refunded: {reason}")
@@ -442,7 +442,7 @@ async def request_new_link(rt: Runtime, token_id: str | None, client_ip: str) ->
         if granted:
             await enqueue(
                 session,
-                mail.mail_job("new_link", order.id, key=f"renew:{order.id}:{new_public_id()}"),
+                job_kinds.mail_job("new_link", order.id, key=f"renew:{order.id}:{new_public_id()}"),
                 now=now,
             )
     if granted:

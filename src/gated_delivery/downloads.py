@@ -6,11 +6,10 @@ shop's systems (an event job), in the same transaction as the use itself.
 
 from __future__ import annotations
 
-from gated_delivery import tokens
+from gated_delivery import job_kinds, tokens
 from gated_delivery.db import lock
 from gated_delivery.fulfilment import move
 from gated_delivery.models import Order
-from gated_delivery.payments import event_job
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import FulfilmentState
 from gated_delivery.transitions import enqueue
@@ -44,7 +43,7 @@ async def record_download(
                 reason="first download",
             )
         use = grant.token.use_count
-        job = event_job(
+        job = job_kinds.event_job(
             "download_token_consumed",
             order.id,
             key=f"{grant.token.id}:{use}",

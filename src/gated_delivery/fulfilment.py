@@ -8,25 +8,21 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gated_delivery import assets
+from gated_delivery import assets, job_kinds
 from gated_delivery.db import insert_ignore, lock
 from gated_delivery.errors import ActionRefused, IllegalTransition, NotFound, RetryLater
 from gated_delivery.hookspecs import GeneratedDocument, GenerationRequest, Generator
 from gated_delivery.ids import new_public_id
-from gated_delivery.mail import mail_job
 from gated_delivery.models import Asset, AssetKind, Job, Order
-from gated_delivery.payments import event_job
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import FULFILMENT, NEEDS_PAYMENT, FulfilmentState, PaymentStatus
 from gated_delivery.tokens import revoke_all
 from gated_delivery.transitions import JobSpec, audit, scalars_only, transition
 
-GENERATE_JOB: Final = "generate"
 F = FulfilmentState
 
 
@@ -67,8 +63,10 @@ async def move(
                 [],
                 reason=f"{needed} must be uploaded first",
             )
-        jobs.append(event_job("fulfilment_published", order.id, key=asset.id, asset_id=asset.id))
-        jobs.append(mail_job("file_ready", order.id, key=f"ready:{order.id}:{asset.id}"))
+        jobs.append(
+            job_kinds.event_job("fulfilment_published", order.id, key=asset.id, asset_id=asset.id)
+        )
+        jobs.append(job_kinds.mail_job("file_ready", order.id, key=f"ready:{order.id}:{asset.id}"))
     if target is F.REVOKED:
         await revoke_all(
             session,
@@ -108,7 +106,7 @@ async def start(rt: Runtime, order_id: str) -> None:
                 F.QUEUED,
                 actor="worker",
                 reason=f"generation by {product.generator}",
-                jobs=[generate_job(order.id, round_=1)],
+                jobs=[job_kinds.generate_job(order.id, round_=1)],
             )
         elif not product.requires_review and await assets.deliverable(session, order) is not None:
             await move(rt, session, order, F.PUBLISHED, actor="worker", reason="instant delivery")
@@ -123,16 +121,6 @@ async def start(rt: Runtime, order_id: str) -> None:
                 actor="worker",
                 reason="waiting for staff to upload the final document",
             )
-
-
-def generate_job(order_id: str, *, round_: int) -> JobSpec:
-    """The generation job for one round (a staff retry starts a new round)."""
-    return JobSpec(
-        GENERATE_JOB,
-        {"order_id": order_id, "round": round_},
-        dedupe_key=f"generate:{order_id}:{round_}",
-        order_id=order_id,
-    )
 
 
 async def generate(rt: Runtime, order_id: str, *, round_: int) -> None:
@@ -251,7 +239,7 @@ async def retry_generation(rt: Runtime, order_id: str, *, actor: str) -> int:
         rounds = await session.execute(
             sa.select(sa.func.count())
             .select_from(Job)
-            .where(Job.order_id == order.id, Job.kind == GENERATE_JOB)
+            .where(Job.order_id == order.id, Job.kind == job_kinds.GENERATE)
         )
         round_ = int(rounds.scalar_one()) + 1
         await move(
@@ -261,13 +249,13 @@ async def retry_generation(rt: Runtime, order_id: str, *, actor: str) -> int:
             F.QUEUED,
             actor=actor,
             reason=f"retry, round {round_}",
-            jobs=[generate_job(order.id, round_=round_)],
+            jobs=[job_kinds.generate_job(order.id, round_=round_)],
         )
     rt.wake_worker()
     return round_
 
 
-async def give_up_generation(rt: Runtime, payload: dict[str, Any], error: str) -> None:
+async def give_up_generation(rt: Runtime, payload: job_kinds.GeneratePayload, error: str) -> None:
     """When the generate job runs out of tries: GENERATION_FAILED, so staff can retry."""
     await _generation_failed(rt, str(payload["order_id"]), f"gave up: {error}")
 

@@ -17,18 +17,17 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gated_delivery import answers, audit_names, mail, plugins, throttle
+from gated_delivery import answers, audit_names, job_kinds, mail, plugins, throttle
 from gated_delivery.db import lock
 from gated_delivery.errors import TooManyRequests
 from gated_delivery.models import Asset, AssetKind, AuditEvent, Order
 from gated_delivery.runtime import Runtime
 from gated_delivery.staff_accounts import keyed_hash
 from gated_delivery.states import PaymentStatus
-from gated_delivery.transitions import JobSpec, audit, enqueue
+from gated_delivery.transitions import audit, enqueue
 
 log = logging.getLogger(__name__)
 
-DIGEST_JOB: Final = "inquiry_digest"
 #: Whose uploads count against the budget: orders that may still be paid.
 NOT_PAID: Final = (PaymentStatus.UNPAID, PaymentStatus.PENDING, PaymentStatus.FAILED)
 #: Whose uploads the purge may delete: never paid, no payment under way. A FAILED order
@@ -108,16 +107,13 @@ async def tell_admins(rt: Runtime, session: AsyncSession, order_id: str, now: da
     start = datetime.fromtimestamp(
         now.timestamp() // period.total_seconds() * period.total_seconds(), UTC
     )
-    job = JobSpec(
-        DIGEST_JOB,
-        {"since": start.isoformat(), "until": (start + period).isoformat()},
-        dedupe_key=f"{DIGEST_JOB}:{start.isoformat()}",
-        run_after=start + period,
+    job = job_kinds.digest_job(
+        start.isoformat(), (start + period).isoformat(), run_after=start + period
     )
     await enqueue(session, job, now=now)
 
 
-async def send_digest(rt: Runtime, payload: dict[str, Any]) -> None:
+async def send_digest(rt: Runtime, payload: job_kinds.DigestPayload) -> None:
     """The ``inquiry_digest`` job: one mail to the admins listing a period's inquiries."""
     since = datetime.fromisoformat(payload["since"])
     until = datetime.fromisoformat(payload["until"])

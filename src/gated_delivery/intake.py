@@ -15,12 +15,12 @@ from typing import Final
 
 import sqlalchemy as sa
 
+from gated_delivery import job_kinds
 from gated_delivery.db import Database, insert_ignore
 from gated_delivery.hookspecs import NotificationRef
 from gated_delivery.models import Notification, PaymentAttempt
-from gated_delivery.transitions import JobSpec, enqueue
+from gated_delivery.transitions import enqueue
 
-VERIFY_JOB: Final = "verify_payment"
 MAX_DEDUPE_KEY: Final = 200
 
 # $1 attempt id, $2 provider, $3 dedupe key, $4 body, $5 now, $6 job kind, $7 max attempts
@@ -70,7 +70,7 @@ async def store_and_queue(
                 key,
                 ref.body_redacted,
                 now,
-                VERIFY_JOB,
+                job_kinds.VERIFY,
                 db.job_max_attempts,
             )
         return bool(count)
@@ -95,6 +95,6 @@ async def store_and_queue(
             conflict=["provider", "dedupe_key"],
         )
         if stored is not None and attempt is not None:
-            job = JobSpec(VERIFY_JOB, {"attempt_id": attempt[0]}, order_id=attempt[1])
+            job = job_kinds.verify_job(attempt[0], attempt[1])
             await enqueue(session, job, now=now)
         return stored is not None

@@ -17,9 +17,7 @@ from typing import Any, Final
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from gated_delivery.config import CoreSettings
-from gated_delivery.transitions import JobSpec
 
-MAIL_JOB: Final = "mail"
 LANGUAGES: Final = ("fr", "en")
 TEMPLATES: Final = (
     "payment_confirmed",
@@ -76,16 +74,3 @@ def build_message(
     message.set_content(text)
     message.add_alternative(html, subtype="html")
     return message
-
-
-def mail_job(template: str, order_id: str, *, key: str, to: str = "buyer") -> JobSpec:
-    """The job that sends ``template`` about an order, once per ``key``.
-
-    ``to`` is ``"buyer"`` (the order's own address) or ``"admins"`` (``GD_ADMIN_EMAILS``).
-    """
-    return JobSpec(
-        MAIL_JOB,
-        {"template": template, "order_id": order_id, "to": to, "key": key},
-        dedupe_key=f"mail:{key}",
-        order_id=order_id,
-    )

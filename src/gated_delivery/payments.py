@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any, Final
+from typing import Final
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gated_delivery import audit_names, logcontext, metrics
+from gated_delivery import audit_names, job_kinds, logcontext, metrics
 from gated_delivery.db import lock
 from gated_delivery.errors import (
     NotFound,
@@ -27,8 +27,7 @@ from gated_delivery.hookspecs import (
     RawNotification,
     ReportedStatus,
 )
-from gated_delivery.intake import VERIFY_JOB, store_and_queue
-from gated_delivery.mail import mail_job
+from gated_delivery.intake import store_and_queue
 from gated_delivery.models import Notification, Order, PaymentAttempt
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import (
@@ -44,8 +43,6 @@ from gated_delivery.transitions import JobSpec, audit, enqueue, scalars_only, tr
 
 log = logging.getLogger(__name__)
 
-FULFIL_JOB: Final = "fulfil"
-EVENT_JOB: Final = "event"
 
 _FAILURES: Final = {
     ReportedStatus.FAILED: AttemptState.FAILED,
@@ -65,14 +62,6 @@ def view(attempt: PaymentAttempt) -> AttemptView:
         provider_ref=attempt.provider_ref,
         provider_data=dict(attempt.provider_data),
         created_at=attempt.created_at,
-    )
-
-
-def verify_job(attempt: PaymentAttempt | AttemptView, *, dedupe_key: str | None = None) -> JobSpec:
-    """The job that asks the provider where ``attempt`` stands."""
-    attempt_id = attempt.id if isinstance(attempt, PaymentAttempt) else attempt.attempt_id
-    return JobSpec(
-        VERIFY_JOB, {"attempt_id": attempt_id}, dedupe_key=dedupe_key, order_id=attempt.order_id
     )
 
 
@@ -164,7 +153,9 @@ async def request_check(rt: Runtime, order_id: str, *, bucket: str) -> None:
         for attempt in attempts:
             await enqueue(
                 session,
-                verify_job(attempt, dedupe_key=f"check:{attempt.id}:{bucket}"),
+                job_kinds.verify_job(
+                    attempt.id, attempt.order_id, dedupe_key=f"check:{attempt.id}:{bucket}"
+                ),
                 now=now,
             )
 
@@ -307,13 +298,8 @@ async def update_order_status(
         ).scalar_one()
         await _observe_time_to_paid(session, paid.id, now)
         jobs = [
-            JobSpec(
-                FULFIL_JOB,
-                {"order_id": order.id},
-                dedupe_key=f"fulfil:{order.id}",
-                order_id=order.id,
-            ),
-            event_job(
+            job_kinds.fulfil_job(order.id),
+            job_kinds.event_job(
                 "payment_confirmed",
                 order.id,
                 key=order.id,
@@ -323,8 +309,8 @@ async def update_order_status(
                     "currency": paid.confirmed_currency or paid.currency,
                 },
             ),
-            mail_job("payment_confirmed", order.id, key=f"paid:{order.id}"),
-            mail_job("admin_new_order", order.id, key=f"admin:{order.id}", to="admins"),
+            job_kinds.mail_job("payment_confirmed", order.id, key=f"paid:{order.id}"),
+            job_kinds.mail_job("admin_new_order", order.id, key=f"admin:{order.id}", to="admins"),
         ]
     return await transition(
         session,
@@ -349,16 +335,3 @@ async def _observe_time_to_paid(session: AsyncSession, attempt_id: str, now: dat
     ).scalar_one()
     if first is not None:  # paid without a notification (return page, reconciler): no timing
         metrics.TO_PAID.observe(max((now - first).total_seconds(), 0.0))
-
-
-def event_job(event: str, order_id: str, *, key: str, **payload: Any) -> JobSpec:
-    """The job that calls an event hook once the change that caused it has committed.
-
-    ``key`` names the occurrence (the order, the asset, the token use): one job each.
-    """
-    return JobSpec(
-        EVENT_JOB,
-        {"event": event, "order_id": order_id, **payload},
-        dedupe_key=f"event:{event}:{key}",
-        order_id=order_id,
-    )

@@ -15,13 +15,13 @@ import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Final
 
 import sqlalchemy as sa
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gated_delivery import audit_names, mail, tokens
+from gated_delivery import audit_names, job_kinds, mail, tokens
 from gated_delivery.db import lock
 from gated_delivery.delivery import client_fingerprint
 from gated_delivery.errors import ActionRefused, GatedDeliveryError, NotFound
@@ -30,11 +30,10 @@ from gated_delivery.models import AuditEvent, Order, PurchasesLink
 from gated_delivery.orders import check_email
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import PaymentStatus
-from gated_delivery.transitions import JobSpec, audit, enqueue
+from gated_delivery.transitions import audit, enqueue
 
 LINK_SALT: Final = "gated-delivery/purchases-link"
 SESSION_SALT: Final = "gated-delivery/purchases-session"
-PURCHASES_MAIL_JOB: Final = "purchases_mail"
 LINK_MINUTES: Final = 30
 SESSION_MINUTES: Final = 30
 #: Links asked for at most this often, per address and per client address.
@@ -138,9 +137,7 @@ async def request_link(rt: Runtime, email: str, client_ip: str) -> bool:
         if has_orders:
             await enqueue(
                 session,
-                JobSpec(
-                    PURCHASES_MAIL_JOB, {"link_id": link.id}, dedupe_key=f"purchases:{link.id}"
-                ),
+                job_kinds.purchases_mail_job(link.id),
                 now=now,
             )
     if has_orders:
@@ -161,7 +158,7 @@ async def _over_limits(session: AsyncSession, key: str, client: str, now: dateti
     ) >= LINKS_PER_CLIENT_PER_HOUR
 
 
-async def send_link_mail(rt: Runtime, payload: dict[str, Any]) -> None:
+async def send_link_mail(rt: Runtime, payload: job_kinds.LinkPayload) -> None:
     """The ``purchases_mail`` job: mail the link of one request to its address."""
     async with rt.db.transaction() as session:
         link = await session.get(PurchasesLink, payload["link_id"])
@@ -338,7 +335,9 @@ async def request_download_link(rt: Runtime, visit: Visit, order_id: str) -> boo
         if granted:
             await enqueue(
                 session,
-                mail.mail_job("new_link", order.id, key=f"purchases:{order.id}:{new_public_id()}"),
+                job_kinds.mail_job(
+                    "new_link", order.id, key=f"purchases:{order.id}:{new_public_id()}"
+                ),
                 now=now,
             )
     if granted:

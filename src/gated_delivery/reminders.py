@@ -11,36 +11,21 @@ nothing.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, Final
+from typing import Final
 
 import sqlalchemy as sa
 
-from gated_delivery import audit_names
+from gated_delivery import audit_names, job_kinds
 from gated_delivery.delivery import send_mail
 from gated_delivery.models import Job, Order, Product
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import FulfilmentState, PaymentStatus
-from gated_delivery.transitions import JobSpec, audit, enqueue
+from gated_delivery.transitions import audit, enqueue
 
-REMINDER_JOB: Final = "payment_reminder"
 REMINDABLE: Final = frozenset({PaymentStatus.UNPAID, PaymentStatus.FAILED})
 #: Orders older than their delay plus this are left alone: turning reminders on (or a
 #: worker back after a long outage) must not mail every old abandoned order at once.
 WINDOW: Final = timedelta(hours=24)
-
-
-def reminder_job(order_id: str) -> JobSpec:
-    """The reminder job of an order; its dedupe key keeps the order to one reminder, ever.
-
-    A kind of its own, so that the handler re-checks the order; its payload is a mail job's.
-    """
-    key = f"reminder:{order_id}"
-    return JobSpec(
-        REMINDER_JOB,
-        {"template": "payment_reminder", "order_id": order_id, "to": "buyer", "key": key},
-        dedupe_key=f"mail:{key}",
-        order_id=order_id,
-    )
 
 
 def delay_minutes(rt: Runtime, product: Product) -> int:
@@ -77,7 +62,7 @@ async def queue_due(rt: Runtime, *, dry_run: bool = False) -> list[str]:
                 if not dry_run:
                     await enqueue(
                         session,
-                        reminder_job(order_id),
+                        job_kinds.reminder_job(order_id),
                         now=now,
                     )
                 queued.append(order_id)
@@ -86,7 +71,7 @@ async def queue_due(rt: Runtime, *, dry_run: bool = False) -> list[str]:
     return queued
 
 
-async def send_reminder(rt: Runtime, payload: dict[str, Any]) -> None:
+async def send_reminder(rt: Runtime, payload: job_kinds.MailPayload) -> None:
     """The ``payment_reminder`` job: mail it if the order still waits for its payment."""
     async with rt.db.transaction() as session:
         order = await session.get(Order, payload["order_id"])

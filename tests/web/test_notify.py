@@ -9,10 +9,10 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from gated_delivery import job_kinds
 from gated_delivery.hookspecs import ProviderStatus, ReportedStatus
 from gated_delivery.models import AuditEvent, Job, Notification, Order, PaymentAttempt
 from gated_delivery.money import Money
-from gated_delivery.payments import FULFIL_JOB
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import AttemptState, PaymentStatus
 from gated_delivery.testing import FakeProvider, checkout
@@ -245,7 +245,7 @@ async def test_a_review_answer_goes_to_review_with_its_data_audited(
     assert event.data["fake_state"] == "complete + cancelled"
     async with gd_runtime.db.transaction() as session:
         kinds = set((await session.execute(sa.select(Job.kind))).scalars())
-    assert FULFIL_JOB not in kinds  # nothing is delivered while staff look
+    assert job_kinds.FULFIL not in kinds  # nothing is delivered while staff look
 
 
 @pytest.mark.parametrize("settled", [ReportedStatus.SUCCEEDED, ReportedStatus.EXPIRED])

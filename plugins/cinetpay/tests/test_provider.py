@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from gated_delivery_cinetpay import CinetPay, xtoken
 from pydantic import SecretStr
 
+from gated_delivery import job_kinds
 from gated_delivery.hookspecs import ReportedStatus
 from gated_delivery.models import (
     Asset,
@@ -28,7 +29,6 @@ from gated_delivery.models import (
     PaymentAttempt,
 )
 from gated_delivery.money import Money
-from gated_delivery.payments import FULFIL_JOB
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import AttemptState, FulfilmentState, PaymentStatus
 from gated_delivery.testing import FrozenClock
@@ -128,7 +128,7 @@ async def test_check_not_accepted_is_failed_and_nothing_is_delivered(
         FulfilmentState.RECEIVED,
     )
     assert await count(gd_runtime, deliveries(gd_order)) == 0
-    fulfil_jobs = rows(Job).where(Job.order_id == gd_order.id, Job.kind == FULFIL_JOB)
+    fulfil_jobs = rows(Job).where(Job.order_id == gd_order.id, Job.kind == job_kinds.FULFIL)
     assert await count(gd_runtime, fulfil_jobs) == 0
     status = (await gd_client.get(f"/orders/{gd_order.id}/status")).json()
     assert (status["paid"], status["downloadable"]) == (False, False)

@@ -20,7 +20,7 @@ from gated_delivery_openai_docx import (
 )
 from pydantic import SecretStr
 
-from gated_delivery import fulfilment
+from gated_delivery import fulfilment, job_kinds
 from gated_delivery.db import lock
 from gated_delivery.models import JobState, Order
 from gated_delivery.runtime import Runtime
@@ -281,7 +281,7 @@ async def test_an_unknown_template_variable_is_generation_failed_then_retried(
             F.QUEUED,
             actor="staff",
             reason="retry",
-            jobs=[fulfilment.generate_job(order.id, round_=2)],
+            jobs=[job_kinds.generate_job(order.id, round_=2)],
         )
     await gd_run_jobs()
     retried = await outcome(gd_runtime, order)

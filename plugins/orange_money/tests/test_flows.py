@@ -13,9 +13,8 @@ import sqlalchemy as sa
 from gated_delivery_orange_money import OrangeMoney, OrangeMoneySimulator
 from gated_delivery_orange_money.testing import CollectingDeliverer, OrangeMoneyControl, wire
 
-from gated_delivery.intake import VERIFY_JOB
+from gated_delivery import job_kinds
 from gated_delivery.models import AuditEvent, Job, JobState, Notification, Order, PaymentAttempt
-from gated_delivery.payments import FULFIL_JOB
 from gated_delivery.reconcile import reconcile
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import AttemptState, PaymentStatus
@@ -126,7 +125,7 @@ async def test_duplicate_notification_delivers_once(
     await gd_run_jobs()
     assert await states(gd_runtime, attempt.id) == (AttemptState.SUCCEEDED, PaymentStatus.PAID)
     assert await count(gd_runtime, Notification) == 1
-    assert await count(gd_runtime, Job, Job.kind == FULFIL_JOB) == 1
+    assert await count(gd_runtime, Job, Job.kind == job_kinds.FULFIL) == 1
     paid = await count(
         gd_runtime,
         AuditEvent,
@@ -223,7 +222,11 @@ async def test_a_check_while_orange_processes_keeps_the_payment_pending(
     await gd_run_jobs()
     assert await states(gd_runtime, attempt.id) == (AttemptState.PENDING, PaymentStatus.PENDING)
     checked = await count(
-        gd_runtime, Job, Job.kind == VERIFY_JOB, Job.state == JobState.PENDING, Job.attempts == 1
+        gd_runtime,
+        Job,
+        Job.kind == job_kinds.VERIFY,
+        Job.state == JobState.PENDING,
+        Job.attempts == 1,
     )
     assert checked == 1  # checked once, and to be checked again later
     await gd_provider_control.control(f"/{attempt.id}", outcome="SUCCESS", notify="1")

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from gated_delivery_wave import Wave, WaveSimulator
 from gated_delivery_wave.testing import CollectingDeliverer, WaveControl
 
+from gated_delivery import job_kinds
 from gated_delivery.models import AuditEvent, Job, Order
-from gated_delivery.payments import FULFIL_JOB
 from gated_delivery.reconcile import reconcile
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import AttemptState, PaymentStatus
@@ -110,7 +110,7 @@ async def test_a_failed_try_then_a_success_in_the_same_session_pays_once(
     await gd_run_jobs()
     assert await states(gd_runtime, attempt.id) == PAID
     assert await paid_transitions(gd_runtime, gd_order.id) == 1
-    assert await count(gd_runtime, Job, Job.kind == FULFIL_JOB) == 1
+    assert await count(gd_runtime, Job, Job.kind == job_kinds.FULFIL) == 1
     assert await last_try(gd_client, gd_order) == ""  # paid: the failed try is forgotten
     assert WAVE_SAYS not in (await order_page(gd_client, gd_order)).text
 

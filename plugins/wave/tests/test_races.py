@@ -22,11 +22,11 @@ import uvicorn
 from gated_delivery_wave import signature
 from gated_delivery_wave.testing import WaveControl, wire
 
+from gated_delivery import job_kinds
 from gated_delivery.config import CoreSettings
 from gated_delivery.db import Database, make_engine
 from gated_delivery.jobs.worker import Worker
 from gated_delivery.models import AuditEvent, Job, Order
-from gated_delivery.payments import EVENT_JOB, FULFIL_JOB
 from gated_delivery.reconcile import reconcile
 from gated_delivery.runtime import Runtime, build_runtime
 from gated_delivery.states import AttemptState, PaymentStatus
@@ -139,11 +139,13 @@ async def test_fifty_duplicate_webhooks_polls_and_the_reconciler_pay_once(
         AuditEvent.to_state == PaymentStatus.PAID.value,
     )
     assert paid == 1
-    assert await count(gd_runtime, Job, Job.kind == FULFIL_JOB) == 1
+    assert await count(gd_runtime, Job, Job.kind == job_kinds.FULFIL) == 1
     async with gd_runtime.db.transaction() as session:
         events = list(
             await session.scalars(
-                sa.select(Job.payload).where(Job.order_id == gd_order.id, Job.kind == EVENT_JOB)
+                sa.select(Job.payload).where(
+                    Job.order_id == gd_order.id, Job.kind == job_kinds.EVENT
+                )
             )
         )
     assert [e.get("event") for e in events].count("payment_confirmed") == 1

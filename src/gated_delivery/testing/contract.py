@@ -20,11 +20,11 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from gated_delivery import audit_names
+from gated_delivery import audit_names, job_kinds
 from gated_delivery.hookspecs import AttemptView, ReportedStatus
 from gated_delivery.models import AuditEvent, Job, JobState, Notification, Order, PaymentAttempt
 from gated_delivery.money import Money
-from gated_delivery.payments import FULFIL_JOB, view
+from gated_delivery.payments import view
 from gated_delivery.runtime import Runtime
 from gated_delivery.sandbox.fake_provider import FakeProvider
 from gated_delivery.states import AttemptState, PaymentStatus
@@ -206,7 +206,7 @@ class ProviderContract:
                 gd_runtime,
                 sa.select(sa.func.count())
                 .select_from(Job)
-                .where(Job.order_id == gd_order.id, Job.kind == FULFIL_JOB),
+                .where(Job.order_id == gd_order.id, Job.kind == job_kinds.FULFIL),
             )
             == 1
         )
@@ -308,7 +308,7 @@ class ProviderContract:
             gd_runtime,
             sa.select(sa.func.count())
             .select_from(Job)
-            .where(Job.order_id == gd_order.id, Job.kind == FULFIL_JOB),
+            .where(Job.order_id == gd_order.id, Job.kind == job_kinds.FULFIL),
         )
         assert fulfil_jobs == 1
 

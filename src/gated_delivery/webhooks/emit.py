@@ -14,8 +14,9 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gated_delivery import job_kinds
 from gated_delivery.ids import new_public_id
-from gated_delivery.jobspec import JobSpec, enqueue
+from gated_delivery.jobspec import enqueue
 from gated_delivery.models import (
     Order,
     PaymentAttempt,
@@ -25,7 +26,6 @@ from gated_delivery.models import (
 from gated_delivery.states import AttemptState
 from gated_delivery.webhooks.events import BY_NAME, TRANSITION_EVENTS, attempt_data, order_data
 
-DELIVER_JOB: Final = "webhook"
 #: Seconds to wait after each failed try (Svix's schedule): 5 s, 5 min, 30 min, 2 h, 5 h,
 #: 10 h, 10 h; with the first try at once that makes eight tries over about 27 hours.
 RETRY_DELAYS_SECONDS: Final = (5, 300, 1800, 7200, 18000, 36000, 36000)
@@ -40,20 +40,6 @@ def retry_delay_seconds(tries: int) -> float:
 def new_event_id() -> str:
     """A random event id, sent as ``webhook-id``: receivers drop redeliveries by it."""
     return f"evt_{new_public_id()}"
-
-
-def delivery_job(
-    event_id: str, endpoint_id: str, order_id: str | None, *, again: str = ""
-) -> JobSpec:
-    """The job delivering one event to one endpoint; ``again`` names a replay."""
-    key = f"webhook:{event_id}:{endpoint_id}" + (f":again:{again}" if again else "")
-    return JobSpec(
-        DELIVER_JOB,
-        {"event_id": event_id, "endpoint_id": endpoint_id},
-        dedupe_key=key,
-        order_id=order_id,
-        max_attempts=MAX_TRIES,
-    )
 
 
 async def subscribed(session: AsyncSession, event_type: str) -> list[WebhookEndpoint]:
@@ -105,7 +91,9 @@ async def _enqueue_all(
     for endpoint in endpoints:
         await enqueue(
             session,
-            delivery_job(event.id, endpoint.id, event.order_id, again=again),
+            job_kinds.webhook_delivery_job(
+                event.id, endpoint.id, event.order_id, tries=MAX_TRIES, again=again
+            ),
             now=now,
         )
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from gated_delivery import audit_names, mail
+from gated_delivery import audit_names, job_kinds, mail
 from gated_delivery.models import WebhookEndpoint
 from gated_delivery.runtime import Runtime
 from gated_delivery.transitions import audit
@@ -25,7 +25,7 @@ def render(rt: Runtime, context: dict[str, Any]) -> tuple[str, str, str]:
     return " ".join(subject.split()), text, html
 
 
-async def send_disabled_notice(rt: Runtime, payload: dict[str, Any]) -> None:
+async def send_disabled_notice(rt: Runtime, payload: job_kinds.EndpointPayload) -> None:
     """The ``webhook_disabled_notice`` job: mail the staff that an endpoint was disabled."""
     async with rt.db.transaction() as session:
         endpoint = await session.get(WebhookEndpoint, payload["endpoint_id"])

@@ -28,9 +28,9 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gated_delivery import __version__, audit_names
+from gated_delivery import __version__, audit_names, job_kinds
 from gated_delivery.errors import DestinationRefused, GiveUp
-from gated_delivery.jobspec import JobSpec, enqueue
+from gated_delivery.jobspec import enqueue
 from gated_delivery.models import Order, WebhookAttempt, WebhookEndpoint, WebhookEvent
 from gated_delivery.runtime import Runtime
 from gated_delivery.transitions import audit
@@ -39,7 +39,6 @@ from gated_delivery.webhooks.emit import MAX_TRIES
 
 DISABLE_AFTER: Final = timedelta(days=5)
 RESPONSE_HEAD_BYTES: Final = 200
-NOTICE_JOB: Final = "webhook_disabled_notice"
 MACHINE: Final = audit_names.WEBHOOK_ENDPOINT
 
 
@@ -95,7 +94,7 @@ def live_secrets(box: signing.SecretBox, endpoint: WebhookEndpoint, now: datetim
     return found
 
 
-async def deliver(rt: Runtime, payload: dict[str, Any]) -> None:
+async def deliver(rt: Runtime, payload: job_kinds.DeliveryPayload) -> None:
     """The ``webhook`` job: sign and post one event to one endpoint, and log the try."""
     endpoint_id, event_id = str(payload["endpoint_id"]), str(payload["event_id"])
     now = rt.clock.now()
@@ -261,7 +260,7 @@ async def _track_health(
     )
 
 
-async def give_up(rt: Runtime, payload: dict[str, Any], error: str) -> None:
+async def give_up(rt: Runtime, payload: job_kinds.DeliveryPayload, error: str) -> None:
     """Called once when a ``webhook`` job ends without success (``jobs.handlers.GIVE_UP``).
 
     If its last try failed in a way worth retrying, the whole schedule was used up; then,
@@ -339,11 +338,7 @@ async def _disable(
     )
     await enqueue(
         session,
-        JobSpec(
-            NOTICE_JOB,
-            {"endpoint_id": endpoint.id},
-            dedupe_key=f"webhook-disabled:{endpoint.id}:{now.isoformat()}",
-        ),
+        job_kinds.webhook_notice_job(endpoint.id, when=now.isoformat()),
         now=now,
     )
     rt.wake_worker()

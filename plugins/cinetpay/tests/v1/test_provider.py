@@ -19,11 +19,11 @@ from gated_delivery_cinetpay import CinetPayV1, LoginRefused
 from gated_delivery_cinetpay.v1.provider import TOKEN_HASH
 from pydantic import SecretStr
 
+from gated_delivery import job_kinds
 from gated_delivery.hookspecs import AttemptView, PaymentRequest, ReportedStatus
 from gated_delivery.models import Asset, AuditEvent, Job, Notification, Order, PaymentAttempt
 from gated_delivery.money import Money
 from gated_delivery.orders import create_order
-from gated_delivery.payments import FULFIL_JOB, VERIFY_JOB
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import AttemptState, FulfilmentState, PaymentStatus
 from gated_delivery.testing import FrozenClock
@@ -63,7 +63,7 @@ def token_of(server: V1Server, attempt: AttemptView) -> str:
 
 
 async def verify_jobs(rt: Runtime, order: Order) -> int:
-    query = rows(Job).where(Job.order_id == order.id, Job.kind == VERIFY_JOB)
+    query = rows(Job).where(Job.order_id == order.id, Job.kind == job_kinds.VERIFY)
     return await count(rt, query)
 
 
@@ -187,7 +187,7 @@ async def test_fifty_concurrent_duplicates_give_one_paid_and_one_delivery(
     )
     assert await count(gd_runtime, paid) == 1
     assert await count(gd_runtime, deliveries(gd_order)) == 1
-    fulfil = rows(Job).where(Job.order_id == gd_order.id, Job.kind == FULFIL_JOB)
+    fulfil = rows(Job).where(Job.order_id == gd_order.id, Job.kind == job_kinds.FULFIL)
     assert await count(gd_runtime, fulfil) == 1
 
 
