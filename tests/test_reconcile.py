@@ -8,8 +8,8 @@ from datetime import timedelta
 import httpx
 import sqlalchemy as sa
 
-from gated_delivery.hookspecs import ReportedStatus
 from gated_delivery.models import AuditEvent, Job, JobState, Order, PaymentAttempt
+from gated_delivery.plugin_types import ReportedStatus
 from gated_delivery.reconcile import reconcile
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import AttemptState, PaymentStatus

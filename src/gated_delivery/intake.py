@@ -16,8 +16,8 @@ from typing import Final
 import sqlalchemy as sa
 
 from gated_delivery.db import Database, insert_ignore
-from gated_delivery.hookspecs import NotificationRef
 from gated_delivery.models import Notification, PaymentAttempt
+from gated_delivery.plugin_types import NotificationRef
 from gated_delivery.transitions import JobSpec, enqueue
 
 VERIFY_JOB: Final = "verify_payment"

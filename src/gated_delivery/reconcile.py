@@ -13,9 +13,9 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from gated_delivery.errors import GatedDeliveryError
-from gated_delivery.hookspecs import AttemptView, ProviderStatus, ReportedStatus
 from gated_delivery.models import Job, JobState, PaymentAttempt
 from gated_delivery.payments import settle, view
+from gated_delivery.plugin_types import AttemptView, ProviderStatus, ReportedStatus
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import OPEN_ATTEMPTS, AttemptState
 

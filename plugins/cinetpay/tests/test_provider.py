@@ -17,7 +17,6 @@ import sqlalchemy as sa
 from gated_delivery_cinetpay import CinetPay, xtoken
 from pydantic import SecretStr
 
-from gated_delivery.hookspecs import ReportedStatus
 from gated_delivery.models import (
     Asset,
     AuditEvent,
@@ -29,6 +28,7 @@ from gated_delivery.models import (
 )
 from gated_delivery.money import Money
 from gated_delivery.payments import FULFIL_JOB
+from gated_delivery.plugin_types import ReportedStatus
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import AttemptState, FulfilmentState, PaymentStatus
 from gated_delivery.testing import FrozenClock

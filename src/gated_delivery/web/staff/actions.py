@@ -18,8 +18,8 @@ from starlette.responses import RedirectResponse, Response
 
 from gated_delivery import delivery, fulfilment, payments, refunds, review
 from gated_delivery.errors import ActionRefused, IllegalTransition, ProviderError, RetryLater
-from gated_delivery.hookspecs import StaffUser
 from gated_delivery.models import PaymentAttempt
+from gated_delivery.plugin_types import StaffUser
 from gated_delivery.states import OPEN_ATTEMPTS
 from gated_delivery.transitions import audit
 from gated_delivery.uploads import FINAL_LIMITS, receive_upload, with_archive_settings

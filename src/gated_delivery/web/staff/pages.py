@@ -13,7 +13,6 @@ from starlette.responses import Response, StreamingResponse
 
 from gated_delivery import answers, delivery, overview, plugins
 from gated_delivery.errors import NotFound
-from gated_delivery.hookspecs import StaffUser
 from gated_delivery.models import (
     Asset,
     AssetKind,
@@ -25,6 +24,7 @@ from gated_delivery.models import (
     Product,
 )
 from gated_delivery.orders import get_order
+from gated_delivery.plugin_types import StaffUser
 from gated_delivery.states import OPEN_ATTEMPTS, AttemptState, FulfilmentState, PaymentStatus
 from gated_delivery.web.staff import i18n
 from gated_delivery.web.staff.site import StaffSite
