@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gated_delivery.answers import as_text, present, readable_key
-from gated_delivery.hookspecs import FormField, FormSchema
+from gated_delivery.plugin_types import FormField, FormSchema
 
 SCHEMA = FormSchema(
     fields=[

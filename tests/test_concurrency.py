@@ -25,7 +25,6 @@ from starlette.applications import Starlette
 from gated_delivery import job_kinds
 from gated_delivery.config import CoreSettings
 from gated_delivery.db import Database, lock, make_engine
-from gated_delivery.hookspecs import ReportedStatus
 from gated_delivery.ids import new_public_id
 from gated_delivery.jobs.worker import Worker
 from gated_delivery.models import (
@@ -40,6 +39,7 @@ from gated_delivery.models import (
     Product,
     WebhookEvent,
 )
+from gated_delivery.plugin_types import ReportedStatus
 from gated_delivery.reconcile import Report, reconcile
 from gated_delivery.runtime import Runtime, build_runtime
 from gated_delivery.states import (

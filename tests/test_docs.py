@@ -13,7 +13,7 @@ import click
 import pluggy
 import pytest
 
-from gated_delivery import hookspecs, states
+from gated_delivery import hookspecs, plugin_protocols, plugin_types, states
 from gated_delivery.config import CoreSettings, env_name
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -39,24 +39,24 @@ def marked_specs() -> set[str]:
 
 
 def protocols() -> list[str]:
-    """The public protocols defined in ``hookspecs`` (what hooks return)."""
+    """The public protocols defined in ``plugin_protocols`` (what hooks return)."""
     return sorted(
         name
-        for name, obj in vars(hookspecs).items()
+        for name, obj in vars(plugin_protocols).items()
         if inspect.isclass(obj)
-        and obj.__module__ == hookspecs.__name__
+        and obj.__module__ == plugin_protocols.__name__
         and getattr(obj, "_is_protocol", False)
         and not name.startswith("_")
     )
 
 
 def data_classes() -> list[str]:
-    """The public data classes defined in ``hookspecs`` (what plugins exchange)."""
+    """The public data classes defined in ``plugin_types`` (what plugins exchange)."""
     return sorted(
         name
-        for name, obj in vars(hookspecs).items()
+        for name, obj in vars(plugin_types).items()
         if inspect.isclass(obj)
-        and obj.__module__ == hookspecs.__name__
+        and obj.__module__ == plugin_types.__name__
         and dataclasses.is_dataclass(obj)
         and not name.startswith("_")
     )
@@ -150,7 +150,7 @@ def test_protocol_is_documented_in_plugins_md(name: str) -> None:
     assert re.search(rf"\b{name}\b", text), f"docs/plugins.md never mentions {name}"
     documented = sections(text, 3)
     assert name in documented, f"docs/plugins.md has no '### {name}' heading"
-    cls = getattr(hookspecs, name)
+    cls = getattr(plugin_protocols, name)
     members = set(getattr(cls, "__annotations__", {})) | {
         member for member, value in vars(cls).items() if inspect.isfunction(value)
     }
@@ -166,7 +166,7 @@ def test_protocol_is_documented_in_plugins_md(name: str) -> None:
 def test_data_class_is_documented_in_plugins_md(name: str) -> None:
     documented = sections(PLUGINS_MD.read_text(), 3)
     assert name in documented, f"docs/plugins.md has no '### {name}' heading"
-    fields = [f.name for f in dataclasses.fields(getattr(hookspecs, name))]
+    fields = [f.name for f in dataclasses.fields(getattr(plugin_types, name))]
     missing = [f for f in fields if f"`{f}`" not in documented[name]]
     assert not missing, f"the '### {name}' section of docs/plugins.md lacks {missing}"
 
@@ -294,9 +294,9 @@ def test_how_a_payment_flows_cites_code_that_exists() -> None:
 
 def test_how_a_payment_flows_names_only_hooks_and_jobs_that_exist() -> None:
     section = payment_flow_section()
-    hookspecs = (SRC / "hookspecs.py").read_text()
+    protocols = (SRC / "plugin_protocols.py").read_text()
     for hook in ("verify_notification", "check_status"):
         assert f"`{hook}`" in section
-        assert f"def {hook}(" in hookspecs
+        assert f"def {hook}(" in protocols
     handlers = (SRC / "jobs" / "handlers.py").read_text()
     assert "async def verify_payment(" in handlers

@@ -19,9 +19,11 @@ from pydantic import SecretStr
 
 from gated_delivery import error_reports
 from gated_delivery.config import CoreSettings
-from gated_delivery.hookspecs import MailTransport, PaymentRequest, PaymentStart, hookimpl
+from gated_delivery.hookspecs import hookimpl
 from gated_delivery.models import Job, JobState, Order
 from gated_delivery.orders import create_order
+from gated_delivery.plugin_protocols import MailTransport
+from gated_delivery.plugin_types import PaymentRequest, PaymentStart
 from gated_delivery.runtime import Runtime
 from gated_delivery.testing import FakeProvider, pay_with_fake
 from gated_delivery.testing.plugin_objects import ProviderPlugin

@@ -14,9 +14,10 @@ from gated_delivery.config import CoreSettings
 from gated_delivery.db import lock
 from gated_delivery.errors import IllegalTransition, RetryLater
 from gated_delivery.history import describe_order
-from gated_delivery.hookspecs import GeneratedDocument, GenerationRequest, hookimpl
+from gated_delivery.hookspecs import hookimpl
 from gated_delivery.models import Asset, AssetKind, AuditEvent, Job, JobState, Order
 from gated_delivery.money import Money
+from gated_delivery.plugin_types import GeneratedDocument, GenerationRequest
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import FulfilmentState
 from gated_delivery.testing import FakeProvider, FrozenClock, ProviderPlugin, pay_with_fake

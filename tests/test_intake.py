@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from gated_delivery import intake, job_kinds
 from gated_delivery.checkout import start_attempt
 from gated_delivery.config import CoreSettings
-from gated_delivery.hookspecs import NotificationRef
 from gated_delivery.models import Job, Notification
+from gated_delivery.plugin_types import NotificationRef
 from gated_delivery.runtime import Runtime
 from gated_delivery.testing import make_order
 

@@ -41,12 +41,7 @@ from gated_delivery.checkout import PAYABLE
 from gated_delivery.config import CoreSettings
 from gated_delivery.db import lock
 from gated_delivery.errors import IllegalTransition
-from gated_delivery.hookspecs import (
-    GeneratedDocument,
-    GenerationRequest,
-    ReportedStatus,
-    hookimpl,
-)
+from gated_delivery.hookspecs import hookimpl
 from gated_delivery.ids import new_public_id
 from gated_delivery.models import (
     Asset,
@@ -60,6 +55,7 @@ from gated_delivery.models import (
     PaymentAttempt,
 )
 from gated_delivery.money import Money
+from gated_delivery.plugin_types import GeneratedDocument, GenerationRequest, ReportedStatus
 from gated_delivery.reconcile import reconcile
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import (

@@ -8,10 +8,10 @@ import httpx
 import sqlalchemy as sa
 
 from gated_delivery import job_kinds
-from gated_delivery.hookspecs import ProviderStatus, ReportedStatus
 from gated_delivery.models import Job, Order, PaymentAttempt
 from gated_delivery.money import Money
 from gated_delivery.payments import settle
+from gated_delivery.plugin_types import ProviderStatus, ReportedStatus
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import AttemptState, PaymentStatus
 from gated_delivery.testing import FakeProvider, checkout, make_order

@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from gated_delivery.errors import ActionRefused
-from gated_delivery.hookspecs import ReportedStatus
 from gated_delivery.models import AuditEvent, Job, JobState, Order, PaymentAttempt
+from gated_delivery.plugin_types import ReportedStatus
 from gated_delivery.reconcile import recheck_order, reconcile
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import AttemptState, PaymentStatus

@@ -13,9 +13,9 @@ from tests.web.test_download import mails
 
 from gated_delivery import delivery, reminders
 from gated_delivery.config import CoreSettings
-from gated_delivery.hookspecs import ReportedStatus
 from gated_delivery.jobs.worker import Worker
 from gated_delivery.models import AuditEvent, Job, Order, Product
+from gated_delivery.plugin_types import ReportedStatus
 from gated_delivery.runtime import Runtime
 from gated_delivery.testing import FakeProvider, FrozenClock, checkout, notify_fake, pay_with_fake
 

@@ -9,8 +9,8 @@ from pydantic import SecretStr
 
 from gated_delivery import assets, tokens
 from gated_delivery.config import CoreSettings
-from gated_delivery.hookspecs import StoredObject
 from gated_delivery.models import Asset, AssetKind, Order
+from gated_delivery.plugin_types import StoredObject
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import FulfilmentState, PaymentStatus
 from gated_delivery.testing import FrozenClock, make_order

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from gated_delivery.hookspecs import FormField, FormSchema
+from gated_delivery.plugin_types import FormField, FormSchema
 
 Shape = Literal["text", "list", "paragraphs"]
 

@@ -7,9 +7,9 @@ other import of the core, so this list is what they rely on, no more.
 
 The names fall into five groups:
 
-- writing a plugin: the hook specifications' data classes and protocols (``hookspecs``), the
-  ``hookimpl`` marker, the errors a provider raises, ``Money``, and the settings helpers a
-  plugin's own settings use;
+- writing a plugin: the hook specifications' data classes (``plugin_types``) and protocols
+  (``plugin_protocols``), the ``hookimpl`` marker, the errors a provider raises, ``Money``,
+  and the settings helpers a plugin's own settings use;
 - mounting the app: ``create_app``, the runtime, the settings, the security headers and the
   error pages, for a host app that adds routes of its own;
 - selling from a host app's own forms: finding products, creating an order with its uploads,
@@ -56,30 +56,7 @@ from gated_delivery.errors import (
     RetryLater,
     TooManyRequests,
 )
-from gated_delivery.hookspecs import (
-    AttemptView,
-    CredentialCheck,
-    FindAttempt,
-    FormField,
-    FormSchema,
-    GeneratedDocument,
-    GenerationRequest,
-    Generator,
-    MailTransport,
-    NotificationRef,
-    PaymentProvider,
-    PaymentRequest,
-    PaymentStart,
-    ProviderStatus,
-    RawNotification,
-    RefundCapable,
-    ReportedStatus,
-    StaffAuthenticator,
-    StaffUser,
-    StorageBackend,
-    StoredObject,
-    hookimpl,
-)
+from gated_delivery.hookspecs import hookimpl
 from gated_delivery.inquiries import FULL as UNPAID_BUDGET_FULL
 from gated_delivery.inquiries import admit_client, admit_email, check_budget, tell_admins
 from gated_delivery.logcontext import configure_logging_from
@@ -87,6 +64,31 @@ from gated_delivery.models import Order, PriceTier, Product
 from gated_delivery.money import Money
 from gated_delivery.orders import check_email, create_order, find_order, get_order
 from gated_delivery.payments import buyer_returned
+from gated_delivery.plugin_protocols import (
+    CredentialCheck,
+    Generator,
+    MailTransport,
+    PaymentProvider,
+    RefundCapable,
+    StaffAuthenticator,
+    StorageBackend,
+)
+from gated_delivery.plugin_types import (
+    AttemptView,
+    FindAttempt,
+    FormField,
+    FormSchema,
+    GeneratedDocument,
+    GenerationRequest,
+    NotificationRef,
+    PaymentRequest,
+    PaymentStart,
+    ProviderStatus,
+    RawNotification,
+    ReportedStatus,
+    StaffUser,
+    StoredObject,
+)
 from gated_delivery.runtime import Runtime, build_runtime
 from gated_delivery.safe_json import JSONTooDeep
 from gated_delivery.safe_json import loads as parse_json

@@ -12,15 +12,11 @@ from typing import Any, Final
 
 from gated_delivery.db import lock
 from gated_delivery.errors import InvalidInput, NotFound, PriceNotAccepted, ProviderError
-from gated_delivery.hookspecs import (
-    BUYER_DETAIL_KEYS,
-    PaymentProvider,
-    PaymentRequest,
-    PaymentStart,
-)
 from gated_delivery.models import Order, PaymentAttempt
 from gated_delivery.money import Money
 from gated_delivery.payments import update_order_status
+from gated_delivery.plugin_protocols import PaymentProvider
+from gated_delivery.plugin_types import BUYER_DETAIL_KEYS, PaymentRequest, PaymentStart
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import ATTEMPT, AttemptState, PaymentStatus
 from gated_delivery.transitions import audit, transition

@@ -15,9 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gated_delivery import assets, job_kinds
 from gated_delivery.db import insert_ignore, lock
 from gated_delivery.errors import ActionRefused, IllegalTransition, NotFound, RetryLater
-from gated_delivery.hookspecs import GeneratedDocument, GenerationRequest, Generator
 from gated_delivery.ids import new_public_id
 from gated_delivery.models import Asset, AssetKind, Job, Order
+from gated_delivery.plugin_protocols import Generator
+from gated_delivery.plugin_types import GeneratedDocument, GenerationRequest
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import FULFILMENT, NEEDS_PAYMENT, FulfilmentState, PaymentStatus
 from gated_delivery.tokens import revoke_all

@@ -25,7 +25,7 @@ from gated_delivery.db import ALEMBIC_VERSION_TABLE, alembic_config
 from gated_delivery.default_plugins.smtp_mail import SMTPMail
 from gated_delivery.errors import ConfigurationError, ProviderError, ProviderUnavailable
 from gated_delivery.heartbeats import BEAT_EVERY, Kind, last_seen_by_kind
-from gated_delivery.hookspecs import CredentialCheck, PaymentProvider
+from gated_delivery.plugin_protocols import CredentialCheck, PaymentProvider
 from gated_delivery.redaction import redact, secret_values
 from gated_delivery.runtime import Runtime
 from gated_delivery.webhooks import endpoints

@@ -1,6 +1,8 @@
-"""The hook reference of ``docs/plugins.md``, rendered from ``gated_delivery.hookspecs``.
+"""The hook reference of ``docs/plugins.md``, rendered from the hook specifications.
 
-Its three sections (hooks, protocols, data classes) are built from the specs' own source:
+Its three sections are built from the source of three modules: the hooks from
+``gated_delivery.hookspecs``, the protocols from ``gated_delivery.plugin_protocols`` and the
+data classes from ``gated_delivery.plugin_types``. Each shows its own source:
 signatures as written, docstrings, annotations, defaults and the ``#:`` comment above each
 field. They sit between two markers of the page; the prose around them is written by hand.
 ``python -m gated_delivery.hook_reference docs/plugins.md`` rewrites the region in place
@@ -16,29 +18,32 @@ import inspect
 import json
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Final
 
 from pluggy import HookimplMarker, HookspecMarker
 
-from gated_delivery import hookspecs
+from gated_delivery import hookspecs, plugin_protocols, plugin_types
 
 START: Final = "<!-- hook-reference:start -->"
 END: Final = "<!-- hook-reference:end -->"
 COMMAND: Final = "python -m gated_delivery.hook_reference docs/plugins.md"
+#: The modules rendered, hooks first; each section takes its items from all of them.
+MODULES: Final = (hookspecs, plugin_protocols, plugin_types)
 
 HOOKS_INTRO: Final = f"""\
-This section and the next two are generated from `gated_delivery/hookspecs.py` (its
-docstrings, signatures, annotations and `#:` comments): change the code, then run
+This section is generated from `gated_delivery/hookspecs.py` and the next two from
+`gated_delivery/plugin_protocols.py` and `gated_delivery/plugin_types.py` (their docstrings,
+signatures, annotations and `#:` comments): change the code, then run
 `{COMMAND}`. A test fails when this page and the code disagree."""
 PROTOCOLS_INTRO: Final = """\
-The objects the hooks return. They are `typing.Protocol` classes in `gated_delivery.hookspecs`:
-follow them, no need to inherit from them."""
+The objects the hooks return. They are `typing.Protocol` classes in
+`gated_delivery.plugin_protocols`: follow them, no need to inherit from them."""
 DATA_INTRO: Final = """\
-What plugins receive and return: frozen dataclasses of `gated_delivery.hookspecs`, with the
-enum and the names they use. Amounts are always [`Money`](#money)."""
+What plugins receive and return: frozen dataclasses of `gated_delivery.plugin_types`, with
+the enum and the names they use. Amounts are always [`Money`](#money)."""
 FIRSTRESULT: Final = (
     "A `firstresult` hook: the first plugin returning something other than None wins."
 )
@@ -50,12 +55,13 @@ class RegionNotFound(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class Item:
-    """One documented name of the module, with the source it is rendered from."""
+    """One documented name of a module, with the source it is rendered from."""
 
     name: str
     kind: str  # "hook", "protocol", "data class", "enum" or "name"
     node: ast.stmt
     obj: object
+    source: Source
 
 
 class Source:
@@ -96,7 +102,7 @@ class Source:
             obj = getattr(self.module, name)
             kind = _kind(node, obj, self.comment_above(node))
             if kind is not None:
-                yield Item(name, kind, node, obj)
+                yield Item(name, kind, node, obj, self)
 
 
 def _bound_name(node: ast.stmt) -> str | None:
@@ -173,15 +179,14 @@ def cell(text: str) -> str:
 
 
 class Renderer:
-    """Renders the items of one module's source as the three sections of the reference.
+    """Renders the items of the modules' sources as the three sections of the reference.
 
     Each method returns Markdown blocks (no blank line at either end); ``render`` joins them
     with one blank line.
     """
 
-    def __init__(self, source: Source) -> None:
-        self.source = source
-        self.items = list(source.items())
+    def __init__(self, sources: Sequence[Source]) -> None:
+        self.items = [item for source in sources for item in source.items()]
         self.names = frozenset(item.name for item in self.items)
 
     def doc(self, doc: str | None, own: str) -> str:
@@ -203,7 +208,7 @@ class Renderer:
 
     def hook(self, item: Item) -> list[str]:
         assert isinstance(item.node, ast.FunctionDef)
-        blocks = [f"### {item.name}", self.code(self.source.header(item.node))]
+        blocks = [f"### {item.name}", self.code(item.source.header(item.node))]
         blocks.append(self.doc(ast.get_docstring(item.node), item.name))
         if getattr(item.obj, "gated_delivery_spec", {}).get("firstresult"):
             blocks.append(FIRSTRESULT)
@@ -219,8 +224,8 @@ class Renderer:
         rows = ["| field | type | default | what |", "|---|---|---|---|"]
         for node in _fields(item.node):
             name = _bound_name(node) or ""
-            what = self.text(self.source.comment_above(node), item.name)
-            kind = cell(self.source.segment(node.annotation))
+            what = self.text(item.source.comment_above(node), item.name)
+            kind = cell(item.source.segment(node.annotation))
             rows.append(f"| `{name}` | `{kind}` | {defaults[name]} | {what} |")
         return [*self.heading(item), "\n".join(rows), *self.methods(item)]
 
@@ -232,16 +237,16 @@ class Renderer:
         return [*self.heading(item), "\n".join(rows)]
 
     def alias(self, item: Item) -> list[str]:
-        text = inline(self.source.comment_above(item.node), self.names - {item.name})
-        return [f"### {item.name}", self.code(self.source.segment(item.node)), text]
+        text = inline(item.source.comment_above(item.node), self.names - {item.name})
+        return [f"### {item.name}", self.code(item.source.segment(item.node)), text]
 
     def heading(self, item: Item) -> list[str]:
         assert isinstance(item.node, ast.ClassDef)
         return [f"### {item.name}", self.doc(ast.get_docstring(item.node), item.name)]
 
     def attribute(self, item: Item, node: ast.AnnAssign) -> str:
-        what = self.text(self.source.comment_above(node), item.name)
-        kind = cell(self.source.segment(node.annotation))
+        what = self.text(item.source.comment_above(node), item.name)
+        kind = cell(item.source.segment(node.annotation))
         return f"| `{_bound_name(node)}` | `{kind}` | {what} |"
 
     def methods(self, item: Item) -> list[str]:
@@ -251,7 +256,7 @@ class Renderer:
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and not (
                 node.name.startswith("_")
             ):
-                blocks.append(self.code(self.source.header(node)))
+                blocks.append(self.code(item.source.header(node)))
                 blocks.append(self.doc(ast.get_docstring(node), item.name))
         return blocks
 
@@ -276,16 +281,15 @@ def _default(f: dataclasses.Field[object]) -> str:
     return f"`{cell(shown)}`"
 
 
-def render(module: ModuleType = hookspecs) -> str:
+def render(modules: Sequence[ModuleType] = MODULES) -> str:
     """The generated region of ``docs/plugins.md``, markers included."""
-    return Renderer(Source(module)).render()
+    return Renderer([Source(module) for module in modules]).render()
 
 
-def undocumented(module: ModuleType = hookspecs) -> list[str]:
+def undocumented(modules: Sequence[ModuleType] = MODULES) -> list[str]:
     """What the reference would show with nothing said about it, and how to say it."""
-    source = Source(module)
     missing: list[str] = []
-    for item in source.items():
+    for item in (item for module in modules for item in Source(module).items()):
         if not isinstance(item.node, ast.ClassDef):
             if item.kind == "hook" and not ast.get_docstring(item.node):  # type: ignore[arg-type]
                 missing.append(f"{item.name}: give it a docstring")
@@ -296,7 +300,7 @@ def undocumented(module: ModuleType = hookspecs) -> list[str]:
             missing += [
                 f"{item.name}.{_bound_name(node)}: write a #: comment above it"
                 for node in _fields(item.node)
-                if not source.comment_above(node)
+                if not item.source.comment_above(node)
             ]
         missing += [
             f"{item.name}.{node.name}: give it a docstring"
@@ -318,9 +322,9 @@ def region(page: str) -> str:
     return page[page.index(START) : page.index(END) + len(END)]
 
 
-def rewrite(page: str, module: ModuleType = hookspecs) -> str:
+def rewrite(page: str, modules: Sequence[ModuleType] = MODULES) -> str:
     """``page`` with its generated region replaced by the current rendering."""
-    return page.replace(region(page), render(module))
+    return page.replace(region(page), render(modules))
 
 
 def main(argv: list[str]) -> int:

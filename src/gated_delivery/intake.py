@@ -17,8 +17,8 @@ import sqlalchemy as sa
 
 from gated_delivery import job_kinds
 from gated_delivery.db import Database, insert_ignore
-from gated_delivery.hookspecs import NotificationRef
 from gated_delivery.models import Notification, PaymentAttempt
+from gated_delivery.plugin_types import NotificationRef
 from gated_delivery.transitions import enqueue
 
 MAX_DEDUPE_KEY: Final = 200

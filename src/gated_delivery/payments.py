@@ -19,16 +19,16 @@ from gated_delivery.errors import (
     NotFound,
     RetryLater,
 )
-from gated_delivery.hookspecs import (
+from gated_delivery.intake import store_and_queue
+from gated_delivery.models import Notification, Order, PaymentAttempt
+from gated_delivery.plugin_protocols import PaymentProvider
+from gated_delivery.plugin_types import (
     BUYER_MESSAGE_LENGTH,
     AttemptView,
-    PaymentProvider,
     ProviderStatus,
     RawNotification,
     ReportedStatus,
 )
-from gated_delivery.intake import store_and_queue
-from gated_delivery.models import Notification, Order, PaymentAttempt
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import (
     ATTEMPT,

@@ -17,15 +17,15 @@ import pluggy
 from gated_delivery import hookspecs
 from gated_delivery.config import CoreSettings
 from gated_delivery.errors import ConfigurationError, PluginError
-from gated_delivery.hookspecs import (
-    FormSchema,
+from gated_delivery.money import Money
+from gated_delivery.plugin_protocols import (
     Generator,
     MailTransport,
     PaymentProvider,
     StaffAuthenticator,
     StorageBackend,
 )
-from gated_delivery.money import Money
+from gated_delivery.plugin_types import FormSchema
 
 ENTRY_POINT_GROUP: Final = "gated_delivery"
 

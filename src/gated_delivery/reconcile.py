@@ -18,9 +18,9 @@ from gated_delivery.errors import (
     ProviderError,
     RetryLater,
 )
-from gated_delivery.hookspecs import AttemptView, ProviderStatus, ReportedStatus
 from gated_delivery.models import Job, JobState, PaymentAttempt
 from gated_delivery.payments import settle, verify_attempt, view
+from gated_delivery.plugin_types import AttemptView, ProviderStatus, ReportedStatus
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import ATTEMPT, OPEN_ATTEMPTS, AttemptState
 from gated_delivery.transitions import audit

@@ -13,9 +13,9 @@ import sqlalchemy as sa
 
 from gated_delivery import delivery
 from gated_delivery.errors import ActionRefused, NotFound, ProviderError
-from gated_delivery.hookspecs import RefundCapable
 from gated_delivery.models import Order, PaymentAttempt
 from gated_delivery.payments import view
+from gated_delivery.plugin_protocols import RefundCapable
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import AttemptState, PaymentStatus
 

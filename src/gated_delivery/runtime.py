@@ -13,7 +13,12 @@ from gated_delivery.clock import Clock, SystemClock
 from gated_delivery.config import CoreSettings
 from gated_delivery.db import Database
 from gated_delivery.errors import NotFound
-from gated_delivery.hookspecs import Generator, MailTransport, PaymentProvider, StorageBackend
+from gated_delivery.plugin_protocols import (
+    Generator,
+    MailTransport,
+    PaymentProvider,
+    StorageBackend,
+)
 
 
 @dataclass

@@ -14,15 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gated_delivery.config import CoreSettings
-from gated_delivery.hookspecs import (
+from gated_delivery.hookspecs import hookimpl
+from gated_delivery.plugin_protocols import Generator, PaymentProvider
+from gated_delivery.plugin_types import (
     AttemptView,
     GeneratedDocument,
     GenerationRequest,
-    Generator,
-    PaymentProvider,
     ProviderStatus,
     ReportedStatus,
-    hookimpl,
 )
 from gated_delivery.sandbox.fake_provider import FakeProvider
 

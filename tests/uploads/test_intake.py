@@ -34,7 +34,8 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gated_delivery.default_plugins.local_storage import LocalStorage
-from gated_delivery.hookspecs import StorageBackend, StoredObject
+from gated_delivery.plugin_protocols import StorageBackend
+from gated_delivery.plugin_types import StoredObject
 from gated_delivery.uploads import (
     DOCX,
     JPEG,

@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from gated_delivery import job_kinds
-from gated_delivery.hookspecs import ProviderStatus, ReportedStatus
 from gated_delivery.models import AuditEvent, Job, Notification, Order, PaymentAttempt
 from gated_delivery.money import Money
+from gated_delivery.plugin_types import ProviderStatus, ReportedStatus
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import AttemptState, PaymentStatus
 from gated_delivery.testing import FakeProvider, checkout

@@ -7,8 +7,8 @@ from collections.abc import Awaitable, Callable
 import httpx
 import sqlalchemy as sa
 
-from gated_delivery.hookspecs import BUYER_MESSAGE_LENGTH, ProviderStatus, ReportedStatus
 from gated_delivery.models import Order, PaymentAttempt
+from gated_delivery.plugin_types import BUYER_MESSAGE_LENGTH, ProviderStatus, ReportedStatus
 from gated_delivery.runtime import Runtime
 from gated_delivery.testing import FakeProvider, checkout, notify_fake
 

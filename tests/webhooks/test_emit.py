@@ -21,10 +21,11 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from gated_delivery import delivery, review
 from gated_delivery.catalogue import upsert_product
 from gated_delivery.config import CoreSettings
-from gated_delivery.hookspecs import GeneratedDocument, GenerationRequest, ReportedStatus, hookimpl
+from gated_delivery.hookspecs import hookimpl
 from gated_delivery.models import Job, Order, WebhookEvent
 from gated_delivery.money import Money
 from gated_delivery.orders import create_order
+from gated_delivery.plugin_types import GeneratedDocument, GenerationRequest, ReportedStatus
 from gated_delivery.runtime import Runtime
 from gated_delivery.testing import FakeProvider, FrozenClock, ProviderPlugin, checkout, notify_fake
 from gated_delivery.testing.webhook_receiver import Receiver

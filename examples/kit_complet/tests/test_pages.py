@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from kit_complet import forms
 from kit_complet.offers import GUIDE, KIT
 
-from gated_delivery.hookspecs import ReportedStatus
 from gated_delivery.models import Asset, AssetKind, Job, Order
+from gated_delivery.plugin_types import ReportedStatus
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import PaymentStatus
 from gated_delivery.testing import FakeProvider, checkout, notify_fake, pay_with_fake

@@ -21,9 +21,9 @@ from gated_delivery_cinetpay.simulator import CinetPaySimulator
 from gated_delivery_cinetpay.v1.simulator import CinetPayV1Simulator
 from pydantic import SecretStr
 
-from gated_delivery.hookspecs import AttemptView, ReportedStatus
 from gated_delivery.models import Asset, AssetKind, Product
 from gated_delivery.money import Money
+from gated_delivery.plugin_types import AttemptView, ReportedStatus
 from gated_delivery.runtime import Runtime
 from gated_delivery.testing import ProviderPlugin, serve
 

@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from gated_delivery.cli import main
-from gated_delivery.hookspecs import AttemptView
 from gated_delivery.models import AuditEvent, Order, PaymentAttempt
 from gated_delivery.payments import view
+from gated_delivery.plugin_types import AttemptView
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import AttemptState, FulfilmentState, PaymentStatus
 

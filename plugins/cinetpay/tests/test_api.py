@@ -14,8 +14,8 @@ import httpx
 import pytest
 from gated_delivery_cinetpay import CinetPay, CinetPayUnavailable, PaymentRefused
 
-from gated_delivery.hookspecs import AttemptView, PaymentRequest, ReportedStatus
 from gated_delivery.money import Money
+from gated_delivery.plugin_types import AttemptView, PaymentRequest, ReportedStatus
 from gated_delivery.states import AttemptState
 
 from .conftest import CinetPayControl, SimulatorServer, make_config

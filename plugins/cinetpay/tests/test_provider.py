@@ -18,7 +18,6 @@ from gated_delivery_cinetpay import CinetPay, xtoken
 from pydantic import SecretStr
 
 from gated_delivery import job_kinds
-from gated_delivery.hookspecs import ReportedStatus
 from gated_delivery.models import (
     Asset,
     AuditEvent,
@@ -29,6 +28,7 @@ from gated_delivery.models import (
     PaymentAttempt,
 )
 from gated_delivery.money import Money
+from gated_delivery.plugin_types import ReportedStatus
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import AttemptState, FulfilmentState, PaymentStatus
 from gated_delivery.testing import FrozenClock

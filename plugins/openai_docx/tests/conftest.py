@@ -29,11 +29,12 @@ from pydantic import SecretStr
 
 from gated_delivery.catalogue import upsert_product
 from gated_delivery.config import CoreSettings
-from gated_delivery.hookspecs import Generator, hookimpl
+from gated_delivery.hookspecs import hookimpl
 from gated_delivery.ids import new_public_id
 from gated_delivery.models import Asset, AssetKind, AuditEvent, Job, Order, Product
 from gated_delivery.money import Money
 from gated_delivery.orders import create_order
+from gated_delivery.plugin_protocols import Generator
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import FulfilmentState
 from gated_delivery.testing import FakeProvider, ProviderPlugin, pay_with_fake

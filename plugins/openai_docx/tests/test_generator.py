@@ -16,7 +16,7 @@ from gated_delivery_openai_docx import (
 )
 
 from gated_delivery.errors import RetryLater
-from gated_delivery.hookspecs import GenerationRequest
+from gated_delivery.plugin_types import GenerationRequest
 
 from .conftest import FULL_ANSWERS, with_config
 

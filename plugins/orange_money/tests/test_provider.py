@@ -24,8 +24,8 @@ from gated_delivery_orange_money.testing import OrangeMoneyControl
 from pydantic import SecretStr
 
 from gated_delivery.errors import NotificationRejected, ProviderError, ProviderUnavailable
-from gated_delivery.hookspecs import AttemptView, PaymentRequest, RawNotification, ReportedStatus
 from gated_delivery.money import Money
+from gated_delivery.plugin_types import AttemptView, PaymentRequest, RawNotification, ReportedStatus
 from gated_delivery.states import AttemptState
 
 from .conftest import CLIENT_SECRET, MERCHANT_KEY

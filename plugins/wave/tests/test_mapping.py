@@ -8,8 +8,8 @@ import pytest
 from gated_delivery_wave import map_session
 from gated_delivery_wave.mapping import pick_session
 
-from gated_delivery.hookspecs import ReportedStatus
 from gated_delivery.money import Money
+from gated_delivery.plugin_types import ReportedStatus
 
 
 def session(checkout: str, payment: str, **more: Any) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from gated_delivery_wave import Wave, WaveAuthError, WaveSettings, WaveSimulator
 from gated_delivery_wave.testing import ServedSimulator
 from pydantic import SecretStr
 
-from gated_delivery.hookspecs import AttemptView, ReportedStatus
+from gated_delivery.plugin_types import AttemptView, ReportedStatus
 from gated_delivery.states import AttemptState
 from gated_delivery.testing import FrozenClock
 

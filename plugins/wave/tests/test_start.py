@@ -16,8 +16,8 @@ from gated_delivery_wave import (
 from gated_delivery_wave.testing import WaveControl
 from pydantic import SecretStr
 
-from gated_delivery.hookspecs import PaymentRequest
 from gated_delivery.money import Money
+from gated_delivery.plugin_types import PaymentRequest
 from gated_delivery.testing import FrozenClock
 
 PRICE = Money(2500, "XOF")

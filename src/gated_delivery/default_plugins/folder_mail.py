@@ -12,8 +12,9 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from gated_delivery.config import CoreSettings
-from gated_delivery.hookspecs import MailTransport, hookimpl
+from gated_delivery.hookspecs import hookimpl
 from gated_delivery.ids import new_public_id
+from gated_delivery.plugin_protocols import MailTransport
 
 
 class FolderMail:

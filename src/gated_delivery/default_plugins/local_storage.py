@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Final
 
 from gated_delivery.config import CoreSettings
-from gated_delivery.hookspecs import StorageBackend, StoredObject, hookimpl
+from gated_delivery.hookspecs import hookimpl
+from gated_delivery.plugin_protocols import StorageBackend
+from gated_delivery.plugin_types import StoredObject
 
 CHUNK_BYTES: Final = 256 * 1024
 _KEY: Final = re.compile(r"^[A-Za-z0-9_-]{8,64}(/[A-Za-z0-9_-]{1,64})?$")

@@ -10,7 +10,8 @@ from collections.abc import Iterator
 from email.message import EmailMessage
 
 from gated_delivery.config import CoreSettings
-from gated_delivery.hookspecs import MailTransport, hookimpl
+from gated_delivery.hookspecs import hookimpl
+from gated_delivery.plugin_protocols import MailTransport
 
 
 class SMTPMail:

@@ -26,19 +26,19 @@ from starlette.routing import BaseRoute, Route
 from gated_delivery import safe_json
 from gated_delivery.config import CoreSettings
 from gated_delivery.errors import NotificationRejected, ProviderError, ProviderUnavailable
-from gated_delivery.hookspecs import (
+from gated_delivery.hookspecs import hookimpl
+from gated_delivery.money import Money
+from gated_delivery.plugin_protocols import PaymentProvider
+from gated_delivery.plugin_types import (
     AttemptView,
     FindAttempt,
     NotificationRef,
-    PaymentProvider,
     PaymentRequest,
     PaymentStart,
     ProviderStatus,
     RawNotification,
     ReportedStatus,
-    hookimpl,
 )
-from gated_delivery.money import Money
 from gated_delivery.web.templating import templates
 
 SIGNATURE_HEADER = "x-fake-signature"

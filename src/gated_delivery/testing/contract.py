@@ -21,10 +21,10 @@ import pytest
 import sqlalchemy as sa
 
 from gated_delivery import audit_names, job_kinds
-from gated_delivery.hookspecs import AttemptView, ReportedStatus
 from gated_delivery.models import AuditEvent, Job, JobState, Notification, Order, PaymentAttempt
 from gated_delivery.money import Money
 from gated_delivery.payments import view
+from gated_delivery.plugin_types import AttemptView, ReportedStatus
 from gated_delivery.runtime import Runtime
 from gated_delivery.sandbox.fake_provider import FakeProvider
 from gated_delivery.states import AttemptState, PaymentStatus

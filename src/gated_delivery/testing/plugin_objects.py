@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from gated_delivery.config import CoreSettings
-from gated_delivery.hookspecs import PaymentProvider, hookimpl
+from gated_delivery.hookspecs import hookimpl
+from gated_delivery.plugin_protocols import PaymentProvider
 
 
 class ProviderPlugin:

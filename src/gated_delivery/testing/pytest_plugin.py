@@ -28,11 +28,11 @@ if HAS_ASYNC_SUPPORT:
     from gated_delivery.catalogue import upsert_product
     from gated_delivery.config import SANDBOX_SECRET_KEY, CoreSettings
     from gated_delivery.db import Database
-    from gated_delivery.hookspecs import ReportedStatus
     from gated_delivery.jobs.worker import Worker
     from gated_delivery.models import Order, PriceTier, Product
     from gated_delivery.money import Money
     from gated_delivery.orders import create_order
+    from gated_delivery.plugin_types import ReportedStatus
     from gated_delivery.runtime import Runtime, build_runtime
     from gated_delivery.sandbox.fake_provider import FakeProvider
     from gated_delivery.testing import databases

@@ -19,8 +19,8 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import parse_options_header
 from starlette.requests import Request
 
-from gated_delivery.hookspecs import StorageBackend
 from gated_delivery.ids import new_public_id
+from gated_delivery.plugin_protocols import StorageBackend
 from gated_delivery.uploads.limits import KEY_PREFIX, ReceivedFile, Upload, UploadLimits
 from gated_delivery.uploads.pipe import IncomingFile
 from gated_delivery.uploads.refusals import (

@@ -9,7 +9,8 @@ from collections import deque
 from collections.abc import AsyncIterator
 from typing import Final, Protocol
 
-from gated_delivery.hookspecs import StorageBackend, StoredObject
+from gated_delivery.plugin_protocols import StorageBackend
+from gated_delivery.plugin_types import StoredObject
 from gated_delivery.uploads.limits import ReceivedFile, UploadLimits
 from gated_delivery.uploads.refusals import UploadRefused, size_en, size_fr
 from gated_delivery.uploads.sniffing import (

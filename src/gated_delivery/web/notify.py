@@ -11,8 +11,8 @@ from starlette.responses import PlainTextResponse, Response
 
 from gated_delivery import history, metrics, safe_json
 from gated_delivery.errors import NotFound, NotificationRejected
-from gated_delivery.hookspecs import RawNotification
 from gated_delivery.payments import buyer_returned, receive_notification
+from gated_delivery.plugin_types import RawNotification
 from gated_delivery.rejections import record_rejection
 from gated_delivery.web.body import read_limited
 from gated_delivery.web.deps import client_ip, runtime, url_for_app

@@ -18,8 +18,9 @@ from tests.web.staff.conftest import (
     review_order,
 )
 
-from gated_delivery.hookspecs import StaffUser, hookimpl
+from gated_delivery.hookspecs import hookimpl
 from gated_delivery.models import Asset, AuditEvent, DownloadToken, Job, Order, PaymentAttempt
+from gated_delivery.plugin_types import StaffUser
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import AttemptState, FulfilmentState, PaymentStatus
 from gated_delivery.testing import FakeProvider

@@ -10,9 +10,10 @@ from tests.web.staff.conftest import RunJobs, pay
 from tests.web.staff.test_overview_page import CODES, visible_text
 
 from gated_delivery.config import CoreSettings
-from gated_delivery.hookspecs import FormField, FormSchema, hookimpl
+from gated_delivery.hookspecs import hookimpl
 from gated_delivery.money import Money
 from gated_delivery.orders import get_order
+from gated_delivery.plugin_types import FormField, FormSchema
 from gated_delivery.runtime import Runtime
 from gated_delivery.testing import FakeProvider
 from gated_delivery.testing.orders import make_order

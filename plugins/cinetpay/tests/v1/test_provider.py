@@ -20,10 +20,10 @@ from gated_delivery_cinetpay.v1.provider import TOKEN_HASH
 from pydantic import SecretStr
 
 from gated_delivery import job_kinds
-from gated_delivery.hookspecs import AttemptView, PaymentRequest, ReportedStatus
 from gated_delivery.models import Asset, AuditEvent, Job, Notification, Order, PaymentAttempt
 from gated_delivery.money import Money
 from gated_delivery.orders import create_order
+from gated_delivery.plugin_types import AttemptView, PaymentRequest, ReportedStatus
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import AttemptState, FulfilmentState, PaymentStatus
 from gated_delivery.testing import FrozenClock

@@ -15,8 +15,8 @@ import pytest
 import sqlalchemy as sa
 
 from gated_delivery.config import CoreSettings
-from gated_delivery.hookspecs import ReportedStatus
 from gated_delivery.models import Order, PaymentAttempt
+from gated_delivery.plugin_types import ReportedStatus
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import AttemptState, PaymentStatus
 from gated_delivery.testing import FrozenClock

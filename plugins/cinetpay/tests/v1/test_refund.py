@@ -10,8 +10,8 @@ import httpx
 import sqlalchemy as sa
 
 from gated_delivery import staff_accounts
-from gated_delivery.hookspecs import ReportedStatus
 from gated_delivery.models import AuditEvent, Order
+from gated_delivery.plugin_types import ReportedStatus
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import FulfilmentState, PaymentStatus
 

@@ -8,8 +8,8 @@ import pytest
 from gated_delivery_cinetpay import CheckRefused, CinetPayUnavailable
 from gated_delivery_cinetpay.v1.status import CODES, interpret
 
-from gated_delivery.hookspecs import ReportedStatus
 from gated_delivery.money import Money
+from gated_delivery.plugin_types import ReportedStatus
 
 S = ReportedStatus
 ASKED = Money(2500, "XOF")

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from gated_delivery.hookspecs import StaffUser
+from gated_delivery.plugin_types import StaffUser
 from gated_delivery.runtime import Runtime
 from gated_delivery.web.staff import actions, auth, overview, pages
 from gated_delivery.web.staff import webhooks as webhook_pages

@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 
 from gated_delivery import delivery, fulfilment, reconcile, refunds, review
 from gated_delivery.errors import ActionRefused, IllegalTransition
-from gated_delivery.hookspecs import StaffUser
+from gated_delivery.plugin_types import StaffUser
 from gated_delivery.uploads import FINAL_LIMITS, receive_upload, with_archive_settings
 from gated_delivery.web.staff.pages import order_detail
 from gated_delivery.web.staff.site import StaffSite, read_form

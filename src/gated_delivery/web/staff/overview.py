@@ -10,8 +10,8 @@ from starlette.responses import Response, StreamingResponse
 
 from gated_delivery import exports, formats, overview, wording
 from gated_delivery.errors import InvalidInput
-from gated_delivery.hookspecs import StaffUser
 from gated_delivery.money import Money
+from gated_delivery.plugin_types import StaffUser
 from gated_delivery.web.staff import charts, i18n
 from gated_delivery.web.staff.site import StaffSite, read_form
 

@@ -11,10 +11,10 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from gated_delivery import answers, delivery, history, order_list, plugins
-from gated_delivery.hookspecs import StaffUser
 from gated_delivery.models import (
     AssetKind,
 )
+from gated_delivery.plugin_types import StaffUser
 from gated_delivery.states import FulfilmentState, PaymentStatus
 from gated_delivery.web.staff import i18n
 from gated_delivery.web.staff.site import StaffSite

@@ -28,8 +28,9 @@ from starlette.templating import Jinja2Templates
 
 from gated_delivery import formats, plugins, staff_accounts
 from gated_delivery.errors import InvalidInput
-from gated_delivery.hookspecs import StaffAuthenticator, StaffUser
 from gated_delivery.models import StaffAccount
+from gated_delivery.plugin_protocols import StaffAuthenticator
+from gated_delivery.plugin_types import StaffUser
 from gated_delivery.runtime import Runtime
 from gated_delivery.web.body import read_limited
 from gated_delivery.web.deps import client_ip

@@ -18,7 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from gated_delivery.errors import ActionRefused, InvalidInput
-from gated_delivery.hookspecs import StaffUser
+from gated_delivery.plugin_types import StaffUser
 from gated_delivery.web.staff import i18n
 from gated_delivery.web.staff.site import StaffSite, read_form
 from gated_delivery.webhooks import endpoints
