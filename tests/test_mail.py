@@ -1,4 +1,4 @@
-"""Mail (mail.py, delivery.send_mail, the SMTP transport) against a real SMTP server."""
+"""Mail (mail.py, mail_jobs.send_mail, the SMTP transport) against a real SMTP server."""
 
 from __future__ import annotations
 

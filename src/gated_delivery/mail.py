@@ -1,6 +1,6 @@
 """E-mail: templates (French and English, overridable) rendered into messages.
 
-Mails leave through outbox jobs (``delivery.send_mail``), so a mail server that is down
+Mails leave through outbox jobs (``mail_jobs.send_mail``), so a mail server that is down
 delays a mail without losing it, and a job's dedupe key keeps it from being sent twice.
 Templates live in ``mail_templates/<lang>/<name>.{subject.txt,txt,html}``; a host app puts
 its own versions under ``GD_TEMPLATES_DIR/mail/<lang>/`` to override any of them.

@@ -16,7 +16,7 @@ from typing import Final
 import sqlalchemy as sa
 
 from gated_delivery import audit_names, job_kinds
-from gated_delivery.delivery import send_mail
+from gated_delivery.mail_jobs import send_mail
 from gated_delivery.models import Job, Order, Product
 from gated_delivery.runtime import Runtime
 from gated_delivery.states import FulfilmentState, PaymentStatus

@@ -111,21 +111,45 @@ async def issue(
     )
     session.add(token)
     await session.flush()
+    data = {
+        "asset_id": asset.id,
+        "expires_at": token.expires_at.isoformat(),
+        "max_uses": token.max_uses,
+    }
+    _audit(session, order.id, token.id, "created", now=now, actor=actor, data=data)
+    return token
+
+
+def renew(
+    session: AsyncSession,
+    settings: CoreSettings,
+    token: DownloadToken,
+    *,
+    now: datetime,
+    actor: str,
+    reason: str,
+) -> None:
+    """Give ``token`` a full lifetime (the TTL from the settings) from ``now``, and audit it."""
+    token.expires_at = now + timedelta(minutes=settings.download_ttl_minutes)
+    data = {"expires_at": token.expires_at.isoformat()}
+    _audit(
+        session, token.order_id, token.id, "renewed", now=now, actor=actor, reason=reason, data=data
+    )
+
+
+def _audit(
+    session: AsyncSession, order_id: str, token_id: str, event: str, *, now: datetime, **fields: Any
+) -> None:
+    """One audit event about a link; ``fields`` are ``audit``'s (actor, reason, data)."""
     audit(
         session,
         now=now,
-        order_id=order.id,
+        order_id=order_id,
         machine=audit_names.DOWNLOAD_LINK,
-        subject_id=token.id,
-        event="created",
-        actor=actor,
-        data={
-            "asset_id": asset.id,
-            "expires_at": token.expires_at.isoformat(),
-            "max_uses": token.max_uses,
-        },
+        subject_id=token_id,
+        event=event,
+        **fields,
     )
-    return token
 
 
 @dataclass(frozen=True)
@@ -202,16 +226,8 @@ async def consume(
         await check(session, grant.token.id, now)  # raises with the reason that changed
         raise LinkRefused(Problem.USED_UP, grant.token)  # pragma: no cover - check raised
     grant.token.use_count = use_count
-    audit(
-        session,
-        now=now,
-        order_id=grant.order.id,
-        machine=audit_names.DOWNLOAD_LINK,
-        subject_id=grant.token.id,
-        event="consumed",
-        actor="buyer",
-        data={"use_count": use_count, "max_uses": grant.token.max_uses, **(evidence or {})},
-    )
+    data = {"use_count": use_count, "max_uses": grant.token.max_uses, **(evidence or {})}
+    _audit(session, grant.order.id, grant.token.id, "consumed", now=now, actor="buyer", data=data)
     return grant
 
 
@@ -231,14 +247,5 @@ async def revoke_all(
         if order is not None:
             data = {**order_data(order), "token_id": token_id}
             await emit(session, "link.revoked", order, now=now, data=data)
-        audit(
-            session,
-            now=now,
-            order_id=order_id,
-            machine=audit_names.DOWNLOAD_LINK,
-            subject_id=token_id,
-            event="revoked",
-            actor=actor,
-            reason=reason,
-        )
+        _audit(session, order_id, token_id, "revoked", now=now, actor=actor, reason=reason)
     return len(ids)

@@ -10,10 +10,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final
 
 from gated_delivery import (
-    delivery,
     fulfilment,
     inquiries,
     job_kinds,
+    mail_jobs,
     payments,
     plugins,
     purchases,
@@ -57,7 +57,7 @@ HANDLERS: Final[Mapping[str, Handler]] = {
     job_kinds.FULFIL: fulfil,
     job_kinds.GENERATE: generate,
     job_kinds.EVENT: event,
-    job_kinds.MAIL: delivery.send_mail,
+    job_kinds.MAIL: mail_jobs.send_mail,
     job_kinds.REMINDER: reminders.send_reminder,
     job_kinds.PURCHASES_MAIL: purchases.send_link_mail,
     job_kinds.DIGEST: inquiries.send_digest,
