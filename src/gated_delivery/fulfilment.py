@@ -44,26 +44,12 @@ async def move(
     """
     jobs = list(jobs or [])
     if target in NEEDS_PAYMENT and order.payment_status is not PaymentStatus.PAID:
-        raise IllegalTransition(
-            FULFILMENT.name,
-            f"order {order.id}",
-            order.fulfilment_status.value,
-            target.value,
-            [],
-            reason=f"the order is {order.payment_status.value}, not paid",
-        )
+        raise _refused(order, target, f"the order is {order.payment_status.value}, not paid")
     if target is F.PUBLISHED and order.fulfilment_status is not F.PUBLISHED:
         asset = await assets.deliverable(session, order)
         if asset is None:
             needed = "a final document" if order.product.requires_review else "a file to deliver"
-            raise IllegalTransition(
-                FULFILMENT.name,
-                f"order {order.id}",
-                order.fulfilment_status.value,
-                target.value,
-                [],
-                reason=f"{needed} must be uploaded first",
-            )
+            raise _refused(order, target, f"{needed} must be uploaded first")
         jobs.append(
             job_kinds.event_job("fulfilment_published", order.id, key=asset.id, asset_id=asset.id)
         )
@@ -87,6 +73,18 @@ async def move(
         actor=actor,
         reason=reason,
         jobs=jobs,
+    )
+
+
+def _refused(order: Order, target: FulfilmentState, reason: str) -> IllegalTransition:
+    """A move the state table allows but this order's payment or files do not."""
+    return IllegalTransition(
+        FULFILMENT.name,
+        f"order {order.id}",
+        order.fulfilment_status.value,
+        target.value,
+        [],
+        reason=reason,
     )
 
 
